@@ -1,0 +1,1 @@
+"""photopipe's Lambda deployment unit: S3 uploads in, resized renditions out, rejections notified."""

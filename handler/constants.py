@@ -1,0 +1,83 @@
+"""Names shared by the handler, the template tests, the local stack, the load report and the dashboard check.
+
+Each fact lives here once: the template is hand-kept JSON, so tests compare it against these values instead of
+the template inventing its own spelling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+
+class EnvVar(StrEnum):
+    """Environment variables the function reads (all of them, including those read by Powertools)."""
+
+    PROCESSED_BUCKET = "PROCESSED_BUCKET"
+    ERROR_TOPIC_ARN = "ERROR_TOPIC_ARN"
+    MAX_WIDTH = "MAX_WIDTH"
+    MAX_HEIGHT = "MAX_HEIGHT"
+    THUMBNAIL_SIZE = "THUMBNAIL_SIZE"
+    OUTPUT_FORMAT = "OUTPUT_FORMAT"
+    OUTPUT_QUALITY = "OUTPUT_QUALITY"
+    MAX_INPUT_BYTES = "MAX_INPUT_BYTES"
+    MAX_PIXELS = "MAX_PIXELS"
+    MAX_RECEIVE_COUNT = "MAX_RECEIVE_COUNT"
+    POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+    POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+    POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+
+
+class MetricName(StrEnum):
+    """Metrics the handler emits as CloudWatch EMF (never PutMetricData)."""
+
+    PROCESSED_IMAGES = "ProcessedImages"
+    PROCESSING_ERRORS = "ProcessingErrors"
+    PROCESSING_TIME = "ProcessingTime"
+    END_TO_END_LATENCY = "EndToEndLatency"
+    INPUT_BYTES = "InputBytes"
+    OUTPUT_BYTES = "OutputBytes"
+    SKIPPED_OBJECTS = "SkippedObjects"
+
+
+METRICS_NAMESPACE: Final = "Photopipe"
+# Every metric carries the Powertools default dimension `service`, set to the stack name by the template so that
+# two stacks in one account never mix their figures.
+SERVICE_DIMENSION: Final = "service"
+ERROR_TYPE_DIMENSION: Final = "ErrorType"
+SKIP_REASON_DIMENSION: Final = "Reason"
+
+HANDLER_ENTRY: Final = "handler.app.lambda_handler"
+
+
+@dataclass(frozen=True, slots=True)
+class RenditionSpec:
+    """A named output box: the image is fitted inside width x height, never upscaled."""
+
+    name: str
+    width: int
+    height: int
+
+
+# Rendition names are the first path segment of every output key: `<rendition>/<key without extension>.<ext>`.
+LARGE_RENDITION: Final = "large"
+THUMBNAIL_RENDITION: Final = "thumbnail"
+
+DEFAULT_MAX_WIDTH: Final = 1024
+DEFAULT_MAX_HEIGHT: Final = 768
+DEFAULT_THUMBNAIL_SIZE: Final = 256
+MIN_DIMENSION: Final = 100
+MAX_DIMENSION: Final = 4096
+MIN_THUMBNAIL_SIZE: Final = 32
+MAX_THUMBNAIL_SIZE: Final = 1024
+
+OUTPUT_FORMATS: Final = ("JPEG", "WEBP", "AVIF")
+DEFAULT_OUTPUT_FORMAT: Final = "JPEG"
+DEFAULT_OUTPUT_QUALITY: Final = 85
+MIN_OUTPUT_QUALITY: Final = 1
+MAX_OUTPUT_QUALITY: Final = 100
+
+DEFAULT_MAX_INPUT_BYTES: Final = 50 * 1024 * 1024
+DEFAULT_MAX_PIXELS: Final = 50_000_000
+DEFAULT_MAX_RECEIVE_COUNT: Final = 5
