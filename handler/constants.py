@@ -41,9 +41,18 @@ class MetricName(StrEnum):
     SKIPPED_OBJECTS = "SkippedObjects"
 
 
+class SkipReason(StrEnum):
+    """Values of the Reason dimension of SkippedObjects: records that are not photos to process."""
+
+    TEST_EVENT = "TestEvent"
+    NOT_A_CREATE_EVENT = "NotACreateEvent"
+    OBJECT_GONE = "ObjectGone"
+    STALE = "Stale"
+
+
 METRICS_NAMESPACE: Final = "Photopipe"
-# Every metric carries the Powertools default dimension `service`, set to the stack name by the template so that
-# two stacks in one account never mix their figures.
+# Every metric carries the Powertools default dimension `service`, set to the stack name by the template so
+# that two stacks in one account never mix their figures.
 SERVICE_DIMENSION: Final = "service"
 ERROR_TYPE_DIMENSION: Final = "ErrorType"
 SKIP_REASON_DIMENSION: Final = "Reason"
