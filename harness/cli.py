@@ -1,0 +1,444 @@
+"""`photopipe` / `python -m harness`: package, deploy, destroy, local, outputs, metrics, redrive.
+
+Bad arguments (including a stack name, region, parameter or email AWS would refuse) exit 2 through argparse
+with what is wrong and what is allowed; failures of the work itself exit 1 with the cause. With `--json` the
+result is the only thing on stdout and progress goes to stderr, so the output can be piped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlparse
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from rich.console import Console
+from rich.table import Table
+
+from harness.deploy import DeployError
+from harness.glibc import format_glibc
+from harness.package import ARCHITECTURES, RUNTIMES, PackageError, PackageResult, build_package
+from harness.params import (
+    TEMPLATE_PATH,
+    InvalidInputError,
+    load_template,
+    parse_assignments,
+    validate_email,
+    validate_region,
+    validate_stack_name,
+)
+from harness.stack import StackError
+
+LOCAL_COMMAND_MODULE: Final = "harness.localstack.command"
+LOCAL_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+DEFAULT_RUNTIME: Final = "python3.13"
+DEFAULT_ARCHITECTURE: Final = "arm64"
+
+
+class UsageError(Exception):
+    """An argument combination argparse cannot express; reported through parser.error (exit 2)."""
+
+
+def _argument_type(check: Callable[[str], str]) -> Callable[[str], str]:
+    def convert(value: str) -> str:
+        try:
+            return check(value)
+        except InvalidInputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = check.__name__.removeprefix("validate_").replace("_", " ")
+    return convert
+
+
+def _region(value: str) -> str:
+    return validate_region(value, boto3.Session().get_available_regions("cloudformation"))
+
+
+def _positive_minutes(value: str) -> float:
+    try:
+        minutes = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of minutes") from None
+    if not 0 < minutes <= 60 * 24 * 15:
+        raise argparse.ArgumentTypeError(f"{value} minutes: allowed 0 < minutes <= 21600 (15 days)")
+    return minutes
+
+
+def _timestamp(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO 8601 time (2026-11-29T03:00:00Z)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print the result as JSON on stdout"
+    )
+
+
+def _add_aws_options(parser: argparse.ArgumentParser, *, stack: bool = True) -> None:
+    if stack:
+        parser.add_argument(
+            "--stack-name",
+            required=True,
+            type=_argument_type(validate_stack_name),
+            help="CloudFormation stack name (letters, digits, hyphens; starts with a letter; <= 128)",
+        )
+    parser.add_argument(
+        "--region", type=_argument_type(_region), help="AWS region (default: AWS_REGION / profile)"
+    )
+    parser.add_argument("--profile", help="AWS profile (default: AWS_PROFILE)")
+    parser.add_argument(
+        "--endpoint-url", help="AWS endpoint, e.g. http://127.0.0.1:5000 (default: AWS_ENDPOINT_URL)"
+    )
+
+
+def _add_package_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    parser.add_argument(
+        "--runtime",
+        choices=sorted(RUNTIMES),
+        default=DEFAULT_RUNTIME if defaults else None,
+        help=f"Lambda runtime (default {DEFAULT_RUNTIME})",
+    )
+    parser.add_argument(
+        "--architecture",
+        choices=sorted(ARCHITECTURES),
+        default=DEFAULT_ARCHITECTURE if defaults else None,
+        help=f"Lambda architecture (default {DEFAULT_ARCHITECTURE})",
+    )
+    parser.add_argument(
+        "--allow-python311",
+        action="store_true",
+        help="allow python3.11 (Amazon Linux 2): bundles Pillow <= 12.2 without the Pillow 13 security fixes",
+    )
+    parser.add_argument(
+        "--out-dir", type=Path, default=Path("build"), help="build directory (default build/)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="photopipe", description="Package, deploy and inspect the photopipe image pipeline."
+    )
+    parser.add_argument("--json", action="store_true", default=False, help="print results as JSON on stdout")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    package = commands.add_parser("package", help="build the Lambda zip")
+    _add_package_options(package, defaults=True)
+    _add_output_options(package)
+
+    deploy = commands.add_parser("deploy", help="package, upload and create/update the stack (change set)")
+    _add_aws_options(deploy)
+    _add_package_options(deploy, defaults=False)
+    deploy.add_argument("--email", type=_argument_type(validate_email), help="alarm and error notifications")
+    deploy.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE", help="template parameter (repeatable)"
+    )
+    deploy.add_argument("--package", type=Path, help="deploy this zip instead of building one")
+    deploy.add_argument(
+        "--artifact-bucket", help="bucket for the zip (default photopipe-artifacts-ACCOUNT-REGION)"
+    )
+    deploy.add_argument("--template", type=Path, default=TEMPLATE_PATH, help=argparse.SUPPRESS)
+    _add_output_options(deploy)
+
+    destroy = commands.add_parser("destroy", help="empty the stack's buckets (all versions) and delete it")
+    _add_aws_options(destroy)
+    destroy.add_argument("--yes", action="store_true", help="confirm (not needed for a local endpoint)")
+    _add_output_options(destroy)
+
+    local = commands.add_parser("local", help="run the embedded local stack (moto + local Lambda runtime)")
+    _add_local_arguments(local)
+    _add_output_options(local)
+
+    outputs = commands.add_parser("outputs", help="print the stack outputs")
+    _add_aws_options(outputs)
+    _add_output_options(outputs)
+
+    metrics = commands.add_parser("metrics", help="read the pipeline's CloudWatch metrics over a window")
+    _add_aws_options(metrics)
+    window = metrics.add_mutually_exclusive_group()
+    window.add_argument(
+        "--minutes", type=_positive_minutes, default=60.0, help="window ending now (default 60)"
+    )
+    window.add_argument("--since", type=_timestamp, help="window start (ISO 8601, UTC if no offset)")
+    metrics.add_argument("--until", type=_timestamp, help="window end with --since (default now)")
+    _add_output_options(metrics)
+
+    redrive = commands.add_parser("redrive", help="move dead-letter messages back to the processing queue")
+    _add_aws_options(redrive)
+    redrive.add_argument(
+        "--no-move-task", action="store_true", help="use the receive/send/delete loop even if SQS can move"
+    )
+    _add_output_options(redrive)
+    return parser
+
+
+def _add_local_arguments(parser: argparse.ArgumentParser) -> None:
+    """The local stack owns its options; imported lazily so the rest of the CLI never depends on it."""
+    try:
+        command = importlib.import_module(LOCAL_COMMAND_MODULE)
+    except ImportError as exc:
+        parser.set_defaults(local_unavailable=str(exc))
+        return
+    command.add_arguments(parser)
+
+
+def _endpoint(args: argparse.Namespace) -> str | None:
+    return getattr(args, "endpoint_url", None) or os.environ.get("AWS_ENDPOINT_URL")
+
+
+def is_local_endpoint(endpoint: str | None) -> bool:
+    return endpoint is not None and (urlparse(endpoint).hostname or "") in LOCAL_HOSTS
+
+
+def _session(args: argparse.Namespace) -> boto3.Session:
+    if args.endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+    session = boto3.Session(profile_name=args.profile, region_name=args.region)
+    if session.region_name is None:
+        raise UsageError("no region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's)")
+    return session
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _package_table(result: PackageResult) -> Table:
+    table = Table(title="Lambda package", title_justify="left", show_header=False)
+    table.add_column("field")
+    table.add_column("value", overflow="fold")
+    table.add_row("zip", str(result.path))
+    table.add_row("sha256", result.sha256)
+    table.add_row("runtime / architecture", f"{result.runtime} / {result.architecture}")
+    table.add_row("zipped", f"{result.zipped_bytes:,} bytes (limit 52,428,800)")
+    table.add_row("unzipped", f"{result.unzipped_bytes:,} bytes (limit 262,144,000)")
+    table.add_row(
+        "glibc needed / runtime has", f"{format_glibc(result.max_glibc)} / {format_glibc(result.glibc_limit)}"
+    )
+    table.add_row("bundled", ", ".join(f"{name} {version}" for name, version in result.distributions.items()))
+    cache = "hit" if result.wheel_cache_hit else "miss"
+    table.add_row("build time", f"{result.build_seconds:.1f} s (wheel cache {cache})")
+    return table
+
+
+def _check_python311(args: argparse.Namespace, runtime: str) -> None:
+    if runtime == "python3.11" and not args.allow_python311:
+        raise UsageError(
+            "--runtime python3.11 needs --allow-python311: Amazon Linux 2 (glibc 2.26) cannot load "
+            "Pillow 13, "
+            "so the zip would bundle Pillow <= 12.2 without its JPEG-decoder security fixes; "
+            "allowed without the flag: python3.12, python3.13"
+        )
+
+
+def cmd_package(args: argparse.Namespace, console: Console) -> int:
+    _check_python311(args, args.runtime)
+    result = build_package(
+        runtime=args.runtime,
+        architecture=args.architecture,
+        out_dir=args.out_dir,
+        allow_python311=args.allow_python311,
+        console=console,
+    )
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        console.print(_package_table(result))
+    return 0
+
+
+def _resolve_package_target(args: argparse.Namespace, parameters: dict[str, str]) -> tuple[str, str]:
+    """The zip and the stack must agree on runtime and architecture; --runtime and --param Runtime too."""
+    template = load_template(args.template)
+    declared = template.get("Parameters", {})
+    chosen: list[str] = []
+    for option, name, fallback in (
+        ("runtime", "Runtime", DEFAULT_RUNTIME),
+        ("architecture", "Architecture", DEFAULT_ARCHITECTURE),
+    ):
+        flag = getattr(args, option)
+        given = parameters.get(name)
+        if flag and given and flag != given:
+            raise UsageError(f"--{option} {flag} contradicts --param {name}={given}")
+        value = flag or given or str(declared.get(name, {}).get("Default", fallback))
+        if name in declared:
+            parameters[name] = value
+        chosen.append(value)
+    return chosen[0], chosen[1]
+
+
+def cmd_deploy(args: argparse.Namespace, console: Console) -> int:
+    from harness.deploy import deploy, validate_inputs
+
+    parameters = parse_assignments(args.param)
+    if args.email is not None:
+        if "NotificationEmail" in parameters and parameters["NotificationEmail"] != args.email:
+            raise UsageError("--email contradicts --param NotificationEmail")
+        parameters["NotificationEmail"] = args.email
+    runtime, architecture = _resolve_package_target(args, parameters)
+    _check_python311(args, runtime)
+    session = _session(args)
+    # Refuse bad input before the (slow) build, not only before the upload.
+    placeholder = args.package or Path(__file__)
+    validate_inputs(
+        session=session,
+        stack_name=args.stack_name,
+        package_path=placeholder,
+        parameters=parameters,
+        template=load_template(args.template),
+        artifact_bucket=args.artifact_bucket,
+    )
+    package_path: Path = args.package
+    if package_path is None:
+        built = build_package(
+            runtime=runtime,
+            architecture=architecture,
+            out_dir=args.out_dir,
+            allow_python311=args.allow_python311,
+            console=console,
+        )
+        console.print(_package_table(built))
+        package_path = built.path
+    result = deploy(
+        session=session,
+        stack_name=args.stack_name,
+        package_path=package_path,
+        parameters=parameters,
+        artifact_bucket=args.artifact_bucket,
+        console=console,
+        template_path=args.template,
+        poll_seconds=0.5 if is_local_endpoint(_endpoint(args)) else 5.0,
+    )
+    if args.json:
+        _print_json(result.to_json())
+    return 0
+
+
+def cmd_destroy(args: argparse.Namespace, console: Console) -> int:
+    from harness.destroy import destroy
+
+    if not args.yes and not is_local_endpoint(_endpoint(args)):
+        raise UsageError(
+            f"destroy deletes stack {args.stack_name} and every object version in its buckets: "
+            "add --yes to confirm (not needed for a local endpoint on 127.0.0.1/localhost)"
+        )
+    result = destroy(
+        session=_session(args),
+        stack_name=args.stack_name,
+        console=console,
+        poll_seconds=0.5 if is_local_endpoint(_endpoint(args)) else 5.0,
+    )
+    if args.json:
+        _print_json(result.to_json())
+    return 0
+
+
+def cmd_outputs(args: argparse.Namespace, console: Console) -> int:
+    from harness.stack import outputs_table, read_outputs
+
+    outputs = read_outputs(_session(args), args.stack_name, required=())
+    if args.json:
+        _print_json(outputs)
+    else:
+        console.print(outputs_table(outputs, title=f"{args.stack_name} outputs"))
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace, console: Console) -> int:
+    from harness.metrics import metrics_table, read_metrics
+
+    if args.until is not None and args.since is None:
+        raise UsageError("--until needs --since")
+    end = args.until or datetime.now(UTC)
+    if args.since is not None and args.since >= end:
+        raise UsageError(f"--since {args.since.isoformat()} must be before the window end {end.isoformat()}")
+    report = read_metrics(
+        _session(args),
+        args.stack_name,
+        minutes=args.minutes,
+        start=args.since,
+        end=end,
+        percentiles=not is_local_endpoint(_endpoint(args)),
+    )
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        console.print(metrics_table(report))
+        for note in report.notes:
+            console.print(f"note: {note}")
+    return 0
+
+
+def cmd_redrive(args: argparse.Namespace, console: Console) -> int:
+    from harness.redrive import redrive_stack
+
+    result = redrive_stack(
+        _session(args), args.stack_name, console=console, use_move_task=not args.no_move_task
+    )
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        console.print(f"moved {result.moved} message(s) from the dead-letter queue ({result.method})")
+    return 0
+
+
+def cmd_local(args: argparse.Namespace, console: Console) -> int:
+    unavailable = getattr(args, "local_unavailable", None)
+    if unavailable:
+        console.print(f"[red]the local stack is not available: {unavailable}[/red]")
+        return 1
+    command = importlib.import_module(LOCAL_COMMAND_MODULE)
+    return int(command.run(args))
+
+
+COMMANDS: Final[dict[str, Callable[[argparse.Namespace, Console], int]]] = {
+    "package": cmd_package,
+    "deploy": cmd_deploy,
+    "destroy": cmd_destroy,
+    "local": cmd_local,
+    "outputs": cmd_outputs,
+    "metrics": cmd_metrics,
+    "redrive": cmd_redrive,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = Console(stderr=bool(args.json))
+    try:
+        return COMMANDS[args.command](args, console)
+    except (UsageError, InvalidInputError) as exc:
+        parser.error(str(exc))  # exits 2
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/yellow]")
+        return 130
+    except NoCredentialsError:
+        console.print(
+            "[red]no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/red]"
+        )
+        return 1
+    except (
+        PackageError,
+        StackError,
+        DeployError,
+        ClientError,
+        BotoCoreError,
+        RuntimeError,
+        TimeoutError,
+    ) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 1
