@@ -328,8 +328,10 @@ def build_package(
     console: Console | None = None,
     handler_dir: Path = HANDLER_DIR,
     pyproject: Path = PYPROJECT,
+    wheel_cache: Path | None = None,
 ) -> PackageResult:
-    """Build `out_dir/photopipe-<runtime>-<architecture>.zip`; wheels are cached in `out_dir/wheels`."""
+    """Build `out_dir/photopipe-<runtime>-<architecture>.zip`; wheels are cached in `out_dir/wheels`
+    (or `wheel_cache`), keyed by requirements and platform, so a warm build needs no network."""
     started = time.perf_counter()
     spec = runtime_spec(runtime)
     machine = wheel_machine(architecture)
@@ -349,7 +351,9 @@ def build_package(
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     with console.status(f"fetching wheels for {runtime}/{architecture}"):
-        wheels, cache_hit = _wheel_cache(out_dir / "wheels", spec, machine, requirements)
+        wheels, cache_hit = _wheel_cache(
+            (wheel_cache or out_dir / "wheels").resolve(), spec, machine, requirements
+        )
     staging = out_dir / "stage" / f"{runtime}-{architecture}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
