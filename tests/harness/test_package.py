@@ -31,7 +31,7 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
-# --- what goes in -------------------------------------------------------------------------------------------
+# --- what goes in ---
 
 
 def test_requirements_are_the_handler_extra_of_pyproject() -> None:
@@ -70,7 +70,7 @@ def test_arm64_maps_to_aarch64_wheels() -> None:
     assert all(tag.endswith("_aarch64") for tag in platform_tags((2, 34), "aarch64"))
 
 
-# --- checks ---------------------------------------------------------------------------------------------------
+# --- checks ---
 
 
 def test_limits_accept_a_package_exactly_at_both_limits() -> None:
@@ -120,13 +120,13 @@ def test_python311_is_refused_without_the_explicit_flag(tmp_path: Path) -> None:
 
 
 def test_an_unknown_runtime_or_architecture_is_refused_with_the_allowed_values(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="allowed: python3.11, python3.12, python3.13"):
+    with pytest.raises(ValueError, match=r"allowed: python3\.11, python3\.12, python3\.13"):
         build_package(runtime="python3.9", out_dir=tmp_path)
     with pytest.raises(ValueError, match="allowed: arm64, x86_64"):
         build_package(architecture="aarch64", out_dir=tmp_path)
 
 
-# --- the zip --------------------------------------------------------------------------------------------------
+# --- the zip ---
 
 
 def test_zip_bytes_depend_only_on_content_not_on_order_or_file_times(tmp_path: Path) -> None:
