@@ -1,0 +1,225 @@
+"""make_renditions: right size, upright, private, true colour, deterministic; bad bytes say what is wrong."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import pytest
+from PIL import Image, ImageCms, JpegImagePlugin
+
+from fixtures.generate import FIXTURES, MARK, PATCH, Fixture, fixture_bytes, photo
+from handler.config import Settings
+from handler.constants import DEFAULT_MAX_PIXELS
+from handler.errors import ErrorType, PermanentError
+from handler.imaging import OutputSpec, fit, make_renditions
+
+from .conftest import close_to, decode
+
+SETTINGS = Settings.from_env({"PROCESSED_BUCKET": "processed"})
+SPECS = SETTINGS.renditions
+BOXES = {spec.name: (spec.width, spec.height) for spec in SPECS}
+JPEG = OutputSpec("JPEG", 85)
+GOOD = [f for f in FIXTURES if f.expected == "processed"]
+BAD = [f for f in FIXTURES if f.expected == "rejected"]
+
+
+def render(
+    data: bytes, output: OutputSpec = JPEG, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> dict[str, Image.Image]:
+    return {r.name: decode(r.data) for r in make_renditions(data, SPECS, output, max_pixels=max_pixels)}
+
+
+def _save(img: Image.Image, fmt: str, **params: object) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **params)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fixture", GOOD, ids=lambda f: f.name)
+def test_every_rendition_fits_its_box_at_the_displayed_aspect_and_is_never_upscaled(fixture: Fixture) -> None:
+    assert fixture.width is not None
+    assert fixture.height is not None
+    for name, img in render(fixture_bytes(fixture.name)).items():
+        assert img.size == fit((fixture.width, fixture.height), BOXES[name]), name
+        assert img.width <= fixture.width
+        assert img.height <= fixture.height
+
+
+@pytest.mark.parametrize("fixture", [f for f in GOOD if f.marked], ids=lambda f: f.name)
+def test_the_marked_corner_lands_top_left_and_the_centre_keeps_its_colour(fixture: Fixture) -> None:
+    for name, img in render(fixture_bytes(fixture.name)).items():
+        rgb = img.convert("RGB")
+        assert close_to(rgb.getpixel((0, 0)), MARK, 30), f"{name} top-left is {rgb.getpixel((0, 0))}"
+        centre = rgb.getpixel((rgb.width // 2, rgb.height // 2))
+        assert close_to(centre, PATCH, 8), f"{name} centre is {centre}"
+
+
+@pytest.mark.parametrize("name", ["png-16bit-gray", "png-gray"])
+def test_grey_inputs_keep_their_grey_levels(name: str) -> None:
+    expected = round(0.299 * PATCH[0] + 0.587 * PATCH[1] + 0.114 * PATCH[2])
+    for img in render(fixture_bytes(name)).values():
+        assert close_to(img.convert("L").getpixel((img.width // 2, img.height // 2)), (expected,), 4)
+
+
+@pytest.mark.parametrize(
+    "output", [JPEG, OutputSpec("WEBP", 80), OutputSpec("AVIF", 60)], ids=lambda o: o.format
+)
+def test_no_metadata_reaches_an_output(output: OutputSpec) -> None:
+    for rendition in make_renditions(
+        fixture_bytes("jpeg-phone-12mp"), SPECS, output, max_pixels=DEFAULT_MAX_PIXELS
+    ):
+        img = decode(rendition.data)
+        assert img.format == output.format
+        assert len(img.getexif()) == 0, "EXIF (and so GPS) must be stripped"
+        assert b"Exif" not in rendition.data
+        assert b"Fixture Phone" not in rendition.data
+        for key in ("exif", "xmp", "XML:com.adobe.xmp", "comment", "icc_profile"):
+            assert key not in img.info, key
+
+
+@pytest.mark.parametrize(
+    "output", [JPEG, OutputSpec("WEBP", 80), OutputSpec("AVIF", 60)], ids=lambda o: o.format
+)
+def test_the_same_input_and_settings_give_the_same_bytes(output: OutputSpec) -> None:
+    data = fixture_bytes("jpeg-2mp")
+    first = make_renditions(data, SPECS, output, max_pixels=DEFAULT_MAX_PIXELS)
+    second = make_renditions(data, SPECS, output, max_pixels=DEFAULT_MAX_PIXELS)
+    assert [r.data for r in first] == [r.data for r in second]
+
+
+def test_renditions_describe_themselves() -> None:
+    large, thumb = make_renditions(
+        fixture_bytes("webp"), SPECS, OutputSpec("WEBP", 80), max_pixels=DEFAULT_MAX_PIXELS
+    )
+    assert (large.name, large.width, large.height, large.content_type, large.extension) == (
+        "large",
+        1024,
+        768,
+        "image/webp",
+        "webp",
+    )
+    assert (thumb.name, thumb.width, thumb.height) == ("thumbnail", 256, 192)
+
+
+def test_transparent_pixels_become_white_in_a_jpeg() -> None:
+    for img in render(fixture_bytes("png-palette-transparent")).values():
+        assert close_to(img.convert("RGB").getpixel((img.width - 1, img.height - 1)), (255, 255, 255), 6)
+
+
+def test_webp_keeps_the_alpha_channel() -> None:
+    [large, _] = make_renditions(
+        fixture_bytes("png-rgba"), SPECS, OutputSpec("WEBP", 80), max_pixels=DEFAULT_MAX_PIXELS
+    )
+    img = decode(large.data)
+    assert img.mode == "RGBA"
+    assert img.getchannel("A").getextrema()[0] < 50
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_dct_scale(monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded: list[tuple[int, int]] = []
+    original = JpegImagePlugin.JpegImageFile.draft
+
+    def spy(self: JpegImagePlugin.JpegImageFile, mode: str | None, size: tuple[int, int] | None) -> object:
+        result = original(self, mode, size)
+        decoded.append(self.size)
+        return result
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
+    make_renditions(fixture_bytes("jpeg-phone-12mp"), SPECS, JPEG, max_pixels=DEFAULT_MAX_PIXELS)
+    # 4032 x 3024 shown as 576 x 768: the 1/4 scale (1008 x 756) is the smallest that still covers it.
+    assert decoded == [(1008, 756)]
+
+
+def test_an_srgb_profile_is_dropped_without_changing_colour() -> None:
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = _save(photo(400, 300), "JPEG", quality=95, icc_profile=srgb)
+    for img in render(data).values():
+        assert "icc_profile" not in img.info
+        assert close_to(img.getpixel((img.width // 2, img.height // 2)), PATCH, 8)
+
+
+def test_a_cmyk_jpeg_comes_out_rgb_with_its_colours() -> None:
+    for img in render(fixture_bytes("jpeg-cmyk")).values():
+        assert img.mode == "RGB"
+        assert close_to(img.getpixel((img.width // 2, img.height // 2)), PATCH, 12)
+
+
+@pytest.mark.parametrize("mode", ["1", "LA", "P", "PA", "I;16", "RGBA", "L"])
+def test_every_input_mode_becomes_an_rgb_or_grey_jpeg(mode: str) -> None:
+    source = photo(300, 200)
+    converted = (
+        source.convert("I").point(lambda v: v * 257).convert("I;16")
+        if mode == "I;16"
+        else source.convert(mode)
+    )
+    fmt = "PNG" if mode != "PA" else "WEBP"
+    data = _save(converted if mode != "PA" else source.convert("RGBA"), fmt)
+    for img in render(data).values():
+        assert img.mode in ("RGB", "L")
+        assert img.size in ((300, 200), (256, 171))
+
+
+# ----------------------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("fixture", BAD, ids=lambda f: f.name)
+def test_each_bad_fixture_is_rejected_with_its_error_type(fixture: Fixture) -> None:
+    with pytest.raises(PermanentError) as caught:
+        make_renditions(fixture_bytes(fixture.name), SPECS, JPEG, max_pixels=DEFAULT_MAX_PIXELS)
+    assert caught.value.error_type == fixture.error_type
+    assert caught.value.reason
+
+
+def test_the_pixel_limit_is_checked_against_the_header() -> None:
+    with pytest.raises(PermanentError) as caught:
+        make_renditions(fixture_bytes("jpeg-2mp"), SPECS, JPEG, max_pixels=1_000_000)
+    assert caught.value.error_type == ErrorType.TOO_MANY_PIXELS
+    assert "1,920,000" in caught.value.reason
+
+
+def test_an_image_at_the_pixel_limit_is_processed() -> None:
+    assert make_renditions(fixture_bytes("jpeg-2mp"), SPECS, JPEG, max_pixels=1_920_000)
+
+
+def test_a_webp_canvas_over_the_limit_is_rejected_before_decoding() -> None:
+    data = bytearray(
+        _save(photo(64, 48), "WEBP", quality=80, exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x00")
+    )
+    assert data[12:16] == b"VP8X"
+    data[24:30] = (16383).to_bytes(3, "little") + (16383).to_bytes(3, "little")
+    with pytest.raises(PermanentError) as caught:
+        make_renditions(bytes(data), SPECS, JPEG, max_pixels=DEFAULT_MAX_PIXELS)
+    assert caught.value.error_type == ErrorType.TOO_MANY_PIXELS
+
+
+@pytest.mark.parametrize(
+    ("data", "error_type"),
+    [
+        (_save(photo(64, 48), "BMP"), ErrorType.UNSUPPORTED_FORMAT),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", ErrorType.NOT_AN_IMAGE),
+        (b"%PDF-1.7\n" + b"0" * 200, ErrorType.NOT_AN_IMAGE),
+        (_save(photo(320, 240), "PNG")[:5000], ErrorType.TRUNCATED_IMAGE),
+        (_save(photo(320, 240), "WEBP")[:3000], ErrorType.TRUNCATED_IMAGE),
+        (_save(photo(320, 240), "GIF")[:3000], ErrorType.TRUNCATED_IMAGE),
+        (_save(photo(320, 240), "JPEG")[:200], ErrorType.TRUNCATED_IMAGE),
+        (
+            b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + b"\x00" * 17 + b"IEND",
+            ErrorType.CORRUPT_IMAGE,
+        ),
+        (b"GIF89a" + b"\x00" * 64 + b";", ErrorType.CORRUPT_IMAGE),
+    ],
+    ids=[
+        "bmp",
+        "svg",
+        "pdf",
+        "png-cut",
+        "webp-cut",
+        "gif-cut",
+        "jpeg-cut-header",
+        "png-bad-ihdr",
+        "gif-zero-size",
+    ],
+)
+def test_bad_bytes_get_the_error_type_that_explains_them(data: bytes, error_type: ErrorType) -> None:
+    with pytest.raises(PermanentError) as caught:
+        make_renditions(data, SPECS, JPEG, max_pixels=DEFAULT_MAX_PIXELS)
+    assert caught.value.error_type == error_type
