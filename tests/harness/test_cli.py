@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from rich.console import Console
+
+from harness.cli import is_local_endpoint, main
+from harness.deploy import deploy
+from tests.harness.conftest import MINI_TEMPLATE, REGION
+
+
+def _refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    with pytest.raises(SystemExit) as caught:
+        main(list(argv))
+    assert caught.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_an_unknown_command_is_refused_listing_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    error = _refused(capsys, "launch")
+
+    assert "choose from" in error
+    assert "'redrive'" in error
+
+
+def test_an_invalid_stack_name_is_refused_with_the_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    error = _refused(capsys, "outputs", "--stack-name", "9lives")
+
+    assert "starting with a letter" in error
+
+
+def test_an_unknown_architecture_is_refused_with_the_allowed_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    error = _refused(capsys, "package", "--architecture", "aarch64")
+
+    assert "invalid choice: 'aarch64'" in error
+    assert "'arm64', 'x86_64'" in error
+
+
+def test_python311_needs_the_explicit_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    error = _refused(capsys, "package", "--runtime", "python3.11")
+
+    assert "--allow-python311" in error
+    assert "Pillow <= 12.2" in error
+
+
+def test_a_bad_template_parameter_is_refused_before_building(
+    capsys: pytest.CaptureFixture[str], session: boto3.Session
+) -> None:
+    error = _refused(
+        capsys,
+        "deploy",
+        "--stack-name",
+        "pics",
+        "--region",
+        REGION,
+        "--template",
+        str(MINI_TEMPLATE),
+        "--param",
+        "MemorySize=64",
+    )
+
+    assert "MemorySize=64: below MinValue 128" in error
+
+
+def test_contradicting_runtime_flag_and_parameter_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    error = _refused(
+        capsys,
+        "deploy",
+        "--stack-name",
+        "pics",
+        "--template",
+        str(MINI_TEMPLATE),
+        "--runtime",
+        "python3.12",
+        "--param",
+        "Runtime=python3.13",
+    )
+
+    assert "--runtime python3.12 contradicts --param Runtime=python3.13" in error
+
+
+def test_destroy_of_a_remote_stack_asks_for_yes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+    error = _refused(capsys, "destroy", "--stack-name", "pics", "--region", REGION)
+
+    assert "add --yes to confirm" in error
+
+
+def test_local_endpoints_are_recognised() -> None:
+    assert is_local_endpoint("http://127.0.0.1:5000")
+    assert is_local_endpoint("http://localhost:4566")
+    assert not is_local_endpoint("https://cloudformation.us-west-2.amazonaws.com")
+    assert not is_local_endpoint(None)
+
+
+def test_outputs_json_is_the_only_thing_on_stdout(
+    capsys: pytest.CaptureFixture[str], session: boto3.Session, package: Path
+) -> None:
+    deployed = deploy(
+        session=session,
+        stack_name="pics",
+        package_path=package,
+        parameters={},
+        template_path=MINI_TEMPLATE,
+        console=Console(file=io.StringIO()),
+        poll_seconds=0.0,
+    )
+    capsys.readouterr()
+
+    code = main(["--json", "outputs", "--stack-name", "pics", "--region", REGION])
+
+    assert code == 0
+    assert json.loads(capsys.readouterr().out) == deployed.outputs
+
+
+def test_a_missing_stack_fails_with_exit_1_naming_it(
+    capsys: pytest.CaptureFixture[str], session: boto3.Session
+) -> None:
+    code = main(["outputs", "--stack-name", "nothing-here", "--region", REGION])
+
+    assert code == 1
+    assert "stack 'nothing-here' does not exist" in capsys.readouterr().out
