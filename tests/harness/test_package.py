@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tomllib
 import zipfile
 from pathlib import Path
@@ -8,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from harness.package import (
+    HANDLER_DIR,
     MAX_UNZIPPED_BYTES,
     MAX_ZIPPED_BYTES,
     PYPROJECT,
     PackageError,
+    PackageResult,
     build_package,
     check_limits,
     check_native,
@@ -159,9 +162,23 @@ def test_zip_entries_are_sorted_dated_1980_and_mode_0644(tmp_path: Path) -> None
 def two_builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     """The real package built twice for this machine (wheels from the shared cache under build/)."""
     out = tmp_path_factory.mktemp("package")
-    first = build_package(runtime="python3.13", architecture="x86_64", out_dir=out, wheel_cache=WHEEL_CACHE)
+    # A snapshot of handler/, so that "same inputs" holds even while someone edits the working tree.
+    handler = shutil.copytree(
+        HANDLER_DIR, out / "src" / "handler", ignore=shutil.ignore_patterns("__pycache__")
+    )
+
+    def build() -> PackageResult:
+        return build_package(
+            runtime="python3.13",
+            architecture="x86_64",
+            out_dir=out,
+            wheel_cache=WHEEL_CACHE,
+            handler_dir=handler,
+        )
+
+    first = build()
     first_bytes = first.path.read_bytes()
-    second = build_package(runtime="python3.13", architecture="x86_64", out_dir=out, wheel_cache=WHEEL_CACHE)
+    second = build()
     assert second.wheel_cache_hit
     return second.path, hashlib.sha256(first_bytes).hexdigest(), second.sha256
 
