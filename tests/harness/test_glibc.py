@@ -56,3 +56,17 @@ def test_the_reader_reads_the_running_interpreter() -> None:
     info = read_elf_file(executable)
     assert info.max_glibc is not None
     assert info.max_glibc >= (2, 2)
+
+
+def test_an_object_without_section_headers_is_read_through_its_dynamic_segment() -> None:
+    """Stripped objects may drop section headers; the loader (and this reader) use PT_DYNAMIC instead."""
+    import struct
+    import sys
+
+    data = bytearray(Path(sys.executable).resolve().read_bytes())
+    with_sections = read_elf(bytes(data))
+    assert with_sections.max_glibc is not None
+    struct.pack_into("<Q", data, 40, 0)  # e_shoff
+    struct.pack_into("<H", data, 60, 0)  # e_shnum
+
+    assert read_elf(bytes(data)).needed_versions == with_sections.needed_versions
