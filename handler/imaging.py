@@ -181,6 +181,10 @@ def _load(img: Image.Image, data: bytes) -> None:
 
 
 def _orientation(img: Image.Image) -> int:
+    """The EXIF orientation still to apply. Pillow (>= 13) turns TIFFs itself while loading and libheif
+    applies HEIF transforms on decode, so for those nothing is left to do."""
+    if img.format in ("TIFF", "HEIF"):
+        return 1
     try:
         value = img.getexif().get(_ORIENTATION_TAG, 1)
     except Exception:  # a broken EXIF block must not reject a photo that decodes

@@ -1,0 +1,240 @@
+"""The Lambda entry point: an SQS batch of S3 notifications in, one outcome per record out.
+
+Outcomes follow the failure contract: a processed photo writes its renditions; a bad photo (or a malformed
+message) is acknowledged with one notification; a failing dependency makes that record alone a batch item
+failure, and on its last receive it is notified before SQS moves it to the dead-letter queue; records that are
+not photos to process are skipped with a metric. One record never affects another.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from handler.config import Settings
+from handler.constants import SkipReason
+from handler.errors import ErrorType, PermanentError
+from handler.events import (
+    ObjectEvent,
+    S3Notice,
+    TestEvent,
+    direct_notices,
+    is_sqs_event,
+    parse_body,
+    parse_sqs_event,
+)
+from handler.imaging import OutputSpec, make_renditions
+from handler.keys import extension_for, key_fits, rendition_key
+from handler.notify import Notifier, Rejection
+from handler.observability import Observability
+from handler.storage import ObjectGoneError, StaleEventError, Storage
+
+Outcome = Literal["processed", "rejected", "skipped", "transient"]
+
+# Explicit client timeouts and botocore's standard retry mode: a stuck connection costs seconds, not the
+# function's whole timeout, and throttling is retried with backoff before the record is handed back to SQS.
+CONNECT_TIMEOUT_S = 3
+READ_TIMEOUT_S = 20
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Dependencies:
+    s3: Any
+    sns: Any
+
+
+_settings: Settings | None = None
+_deps: Dependencies | None = None
+_observability: Observability | None = None
+
+
+def default_dependencies() -> Dependencies:
+    """boto3 clients, created on first use (boto3 itself is imported here, not at module import)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        tcp_keepalive=True,
+    )
+    session = boto3.session.Session()
+    return Dependencies(s3=session.client("s3", config=config), sns=session.client("sns", config=config))
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any] | None:
+    """The function's entry point: settings and clients are built once per container, on first use."""
+    global _settings, _deps
+    if _settings is None:
+        _settings = Settings.from_env(os.environ)
+    if _deps is None:
+        _deps = default_dependencies()
+    return process_event(event, context, _settings, _deps)
+
+
+def process_event(event: Any, context: Any, settings: Settings, deps: Dependencies) -> dict[str, Any] | None:
+    """SQS events get the partial batch response; a direct S3 event raises if a record must be retried."""
+    obs = _observability_for(settings)
+    request_id = str(getattr(context, "aws_request_id", "") or "")
+    obs.correlate(request_id=request_id)
+    pipeline = Pipeline(settings, deps, obs, request_id)
+    try:
+        if is_sqs_event(event):
+            failures = []
+            for message in parse_sqs_event(event):
+                obs.correlate(message_id=message.message_id)
+                outcome = pipeline.handle_message(message.body, message.receive_count)
+                if outcome == "transient":
+                    failures.append({"itemIdentifier": message.message_id})
+            obs.forget("message_id")
+            return {"batchItemFailures": failures}
+        try:
+            notices = direct_notices(event)
+        except PermanentError as exc:
+            pipeline.reject(None, exc, notify=True)
+            return None
+        outcomes = [pipeline.handle_notice(notice, 1, final=False) for notice in notices]
+        if "transient" in outcomes:
+            raise RuntimeError("a record failed transiently; the invocation is retried")
+        return None
+    finally:
+        obs.flush()
+
+
+def _observability_for(settings: Settings) -> Observability:
+    global _observability
+    if _observability is None or (_observability.service, _observability.namespace) != (
+        settings.service_name,
+        settings.metrics_namespace,
+    ):
+        _observability = Observability(settings)
+    return _observability
+
+
+class Pipeline:
+    """The per-record work of one invocation."""
+
+    def __init__(self, settings: Settings, deps: Dependencies, obs: Observability, request_id: str) -> None:
+        self.settings = settings
+        self.storage = Storage(deps.s3, settings.processed_bucket)
+        self.notifier = Notifier(deps.sns, settings.error_topic_arn)
+        self.obs = obs
+        self.request_id = request_id
+        self.output = OutputSpec(settings.output_format, settings.output_quality)
+
+    # ------------------------------------------------------------------------------------------ records
+    def handle_message(self, body: str, receive_count: int) -> Outcome:
+        final = receive_count >= self.settings.max_receive_count
+        try:
+            notices = parse_body(body)
+        except PermanentError as exc:
+            return self.reject(None, exc, notify=True)
+        outcomes = [self.handle_notice(notice, receive_count, final=final) for notice in notices]
+        return "transient" if "transient" in outcomes else outcomes[0]
+
+    def handle_notice(self, notice: S3Notice, receive_count: int, *, final: bool) -> Outcome:
+        if isinstance(notice, TestEvent):
+            return self.skip(SkipReason.TEST_EVENT, "s3:TestEvent names no object")
+        self.obs.correlate(bucket=notice.bucket, key=notice.key, version_id=notice.version_id)
+        try:
+            return self._process(notice)
+        except PermanentError as exc:
+            return self.reject(notice, exc, notify=True)
+        except ObjectGoneError:
+            return self.skip(SkipReason.OBJECT_GONE, "the object was deleted before it was read")
+        except StaleEventError as exc:
+            return self.skip(SkipReason.STALE, str(exc))
+        except Exception as exc:  # everything else is worth a retry: see handler.errors.classify
+            return self.transient(notice, exc, receive_count, final=final)
+        finally:
+            self.obs.forget("bucket", "key", "version_id")
+
+    def _process(self, event: ObjectEvent) -> Outcome:
+        if not event.is_create:
+            return self.skip(SkipReason.NOT_A_CREATE_EVENT, f"{event.event_name} is not an upload")
+        started = time.perf_counter()
+        extension = self.output_extension()
+        keys = {
+            spec.name: rendition_key(spec.name, event.key, extension) for spec in self.settings.renditions
+        }
+        too_long = [key for key in keys.values() if not key_fits(key)]
+        if too_long:
+            raise PermanentError(
+                ErrorType.KEY_TOO_LONG,
+                f"the rendition key would be {len(too_long[0].encode())} bytes, over S3's 1,024",
+            )
+        first_key = keys[self.settings.renditions[0].name]
+        self.storage.check_not_stale(event, first_key)  # before paying for the download and the decode
+        data = self.storage.read(event, self.settings.max_input_bytes)
+        renditions = make_renditions(
+            data, self.settings.renditions, self.output, max_pixels=self.settings.max_pixels
+        )
+        for rendition in renditions:
+            self.storage.write(keys[rendition.name], rendition, event)
+        done = time.perf_counter()
+        latency = (datetime.now(UTC) - event.event_time).total_seconds() * 1000 if event.event_time else None
+        self.obs.processed(
+            processing_ms=(done - started) * 1000,
+            latency_ms=latency,
+            input_bytes=len(data),
+            output_bytes=sum(len(r.data) for r in renditions),
+        )
+        self.obs.logger.info(
+            "processed",
+            extra={"renditions": {r.name: [r.width, r.height, len(r.data)] for r in renditions}},
+        )
+        return "processed"
+
+    def output_extension(self) -> str:
+        return extension_for(self.settings.output_format)
+
+    # ------------------------------------------------------------------------------------------ outcomes
+    def skip(self, reason: SkipReason, detail: str) -> Outcome:
+        self.obs.skipped(reason)
+        self.obs.logger.info("skipped", extra={"reason": str(reason), "detail": detail})
+        return "skipped"
+
+    def reject(self, event: ObjectEvent | None, exc: PermanentError, *, notify: bool) -> Outcome:
+        """Acknowledge a record no retry can fix; if the notice cannot be sent, retry the record instead."""
+        if notify:
+            try:
+                self.notifier.publish(self._rejection(event, exc.error_type, exc.reason))
+            except Exception as publish_error:
+                self.obs.logger.warning(
+                    "rejection notice failed; the record is retried",
+                    extra={"error_type": str(exc.error_type), "error": repr(publish_error)},
+                )
+                return "transient"
+        self.obs.error(exc.error_type)
+        self.obs.logger.warning("rejected", extra={"error_type": str(exc.error_type), "reason": exc.reason})
+        return "rejected"
+
+    def transient(self, event: ObjectEvent, exc: Exception, receive_count: int, *, final: bool) -> Outcome:
+        self.obs.logger.warning(
+            "transient failure; the record is retried",
+            extra={"error": repr(exc), "receive_count": receive_count, "last_attempt": final},
+        )
+        if final:
+            reason = f"gave up after {receive_count} attempts; last error: {type(exc).__name__}: {exc}"
+            try:
+                self.notifier.publish(self._rejection(event, ErrorType.RETRIES_EXHAUSTED, reason[:1000]))
+            except Exception as publish_error:  # the DLQ still holds the record: nothing is lost
+                self.obs.logger.error("retries-exhausted notice failed", extra={"error": repr(publish_error)})
+            self.obs.error(ErrorType.RETRIES_EXHAUSTED)
+        return "transient"
+
+    def _rejection(self, event: ObjectEvent | None, error_type: ErrorType, reason: str) -> Rejection:
+        return Rejection(
+            bucket=event.bucket if event else None,
+            key=event.key if event else None,
+            version_id=event.version_id if event else None,
+            error_type=error_type,
+            reason=reason,
+            request_id=self.request_id,
+            time=datetime.now(UTC),
+        )

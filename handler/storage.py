@@ -1,0 +1,157 @@
+"""Reading uploads and writing renditions, with the guard that keeps an old event from undoing a new one.
+
+S3 notifications arrive at least once and in any order. Each rendition records the sequencer of the event
+that produced it; a write only replaces a rendition whose sequencer is not newer, and the write is conditional
+on the rendition not having changed since it was checked (If-Match / If-None-Match), so two concurrent
+invocations for two versions of one key cannot interleave into the older one winning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from botocore.exceptions import ClientError
+
+from handler.errors import ErrorType, PermanentError, error_code, is_gone
+from handler.events import ObjectEvent, compare_sequencers
+from handler.imaging import Rendition
+
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+# Rendition metadata keys (x-amz-meta-*). S3 user metadata must be ASCII, so the source key is stored
+# percent-encoded (UTF-8, "/" kept).
+META_BUCKET = "source-bucket"
+META_KEY = "source-key"
+META_VERSION = "source-version-id"
+META_ETAG = "source-etag"
+META_SEQUENCER = "source-sequencer"
+META_WIDTH = "width"
+META_HEIGHT = "height"
+
+_CONDITIONAL_ATTEMPTS = 4
+
+
+class ObjectGoneError(Exception):
+    """The object (or its version, or its bucket) no longer exists: nothing to process."""
+
+
+class StaleEventError(Exception):
+    """A rendition written for a newer event of the same key already exists."""
+
+
+@dataclass(frozen=True, slots=True)
+class Existing:
+    etag: str | None  # None: unknown (no permission to look), so the write cannot be conditional
+    sequencer: str | None
+
+
+def rendition_metadata(event: ObjectEvent, rendition: Rendition) -> dict[str, str]:
+    return {
+        META_BUCKET: event.bucket,
+        META_KEY: quote(event.key, safe="/"),
+        META_VERSION: event.version_id or "",
+        META_ETAG: (event.etag or "").strip('"'),
+        META_SEQUENCER: event.sequencer or "",
+        META_WIDTH: str(rendition.width),
+        META_HEIGHT: str(rendition.height),
+    }
+
+
+class Storage:
+    def __init__(self, s3: Any, processed_bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = processed_bucket
+
+    # ------------------------------------------------------------------------------------------ reading
+    def read(self, event: ObjectEvent, max_bytes: int) -> bytes:
+        """The object's bytes, by version when the event names one; the size is checked before the body."""
+        if event.size is not None and event.size > max_bytes:
+            raise _too_big(event.size, max_bytes)
+        params: dict[str, Any] = {"Bucket": event.bucket, "Key": event.key}
+        if event.version_id:
+            params["VersionId"] = event.version_id
+        try:
+            response = self._s3.get_object(**params)
+        except ClientError as exc:
+            if is_gone(exc):
+                raise ObjectGoneError(error_code(exc) or "gone") from exc
+            raise
+        body = response["Body"]
+        try:
+            length = int(response.get("ContentLength", 0))
+            if length > max_bytes:
+                raise _too_big(length, max_bytes)
+            data: bytes = body.read(max_bytes + 1)
+        finally:
+            body.close()
+        if len(data) > max_bytes:
+            raise _too_big(len(data), max_bytes)
+        return data
+
+    # ------------------------------------------------------------------------------------------ writing
+    def existing(self, key: str) -> Existing | None:
+        """What is stored under rendition `key`: None when nothing is."""
+        try:
+            head = self._s3.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            code = error_code(exc)
+            if code in ("404", "NoSuchKey", "NotFound"):
+                return None
+            if code in ("403", "AccessDenied"):
+                # Without s3:ListBucket a missing key answers 403: the guard cannot see, so it stands aside.
+                return Existing(etag=None, sequencer=None)
+            raise
+        metadata: Mapping[str, str] = head.get("Metadata", {})
+        return Existing(etag=head.get("ETag"), sequencer=metadata.get(META_SEQUENCER) or None)
+
+    def check_not_stale(self, event: ObjectEvent, key: str) -> None:
+        """Raise StaleEvent when the rendition under `key` came from a newer event than `event`."""
+        found = self.existing(key)
+        if found is not None and _is_older(event.sequencer, found.sequencer):
+            raise StaleEventError(
+                f"{key} comes from sequencer {found.sequencer}, newer than {event.sequencer}"
+            )
+
+    def write(self, key: str, rendition: Rendition, event: ObjectEvent) -> None:
+        """Write one rendition unless a newer event's rendition is there; conditional on what was seen."""
+        metadata = rendition_metadata(event, rendition)
+        for _ in range(_CONDITIONAL_ATTEMPTS):
+            found = self.existing(key)
+            if found is not None and _is_older(event.sequencer, found.sequencer):
+                raise StaleEventError(
+                    f"{key} comes from sequencer {found.sequencer}, newer than {event.sequencer}"
+                )
+            condition: dict[str, str] = {}
+            if found is None:
+                condition["IfNoneMatch"] = "*"
+            elif found.etag is not None:
+                condition["IfMatch"] = found.etag
+            try:
+                self._s3.put_object(
+                    Bucket=self._bucket,
+                    Key=key,
+                    Body=rendition.data,
+                    ContentType=rendition.content_type,
+                    CacheControl=CACHE_CONTROL,
+                    Metadata=metadata,
+                    **condition,
+                )
+                return
+            except ClientError as exc:
+                if error_code(exc) not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                    raise
+                # Another invocation wrote in between: look again and decide again.
+        raise ClientError(
+            {"Error": {"Code": "ConditionalRequestConflict", "Message": f"{key} kept changing"}}, "PutObject"
+        )
+
+
+def _is_older(ours: str | None, theirs: str | None) -> bool:
+    """Only a comparison of two known sequencers can call an event stale; unknown never blocks a write."""
+    return ours is not None and theirs is not None and compare_sequencers(ours, theirs) < 0
+
+
+def _too_big(size: int, limit: int) -> PermanentError:
+    return PermanentError(ErrorType.TOO_MANY_BYTES, f"{size:,} bytes, over the limit of {limit:,}")
