@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlparse
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -35,10 +34,9 @@ from harness.params import (
     validate_region,
     validate_stack_name,
 )
-from harness.stack import StackError
+from harness.stack import StackError, is_local_endpoint
 
 LOCAL_COMMAND_MODULE: Final = "harness.localstack.command"
-LOCAL_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_RUNTIME: Final = "python3.13"
 DEFAULT_ARCHITECTURE: Final = "arm64"
 
@@ -199,10 +197,6 @@ def _endpoint(args: argparse.Namespace) -> str | None:
     return getattr(args, "endpoint_url", None) or os.environ.get("AWS_ENDPOINT_URL")
 
 
-def is_local_endpoint(endpoint: str | None) -> bool:
-    return endpoint is not None and (urlparse(endpoint).hostname or "") in LOCAL_HOSTS
-
-
 def _session(args: argparse.Namespace) -> boto3.Session:
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
@@ -320,7 +314,6 @@ def cmd_deploy(args: argparse.Namespace, console: Console) -> int:
         artifact_bucket=args.artifact_bucket,
         console=console,
         template_path=args.template,
-        poll_seconds=0.5 if is_local_endpoint(_endpoint(args)) else 5.0,
     )
     if args.json:
         _print_json(result.to_json())
@@ -339,7 +332,6 @@ def cmd_destroy(args: argparse.Namespace, console: Console) -> int:
         session=_session(args),
         stack_name=args.stack_name,
         console=console,
-        poll_seconds=0.5 if is_local_endpoint(_endpoint(args)) else 5.0,
     )
     if args.json:
         _print_json(result.to_json())
@@ -371,7 +363,6 @@ def cmd_metrics(args: argparse.Namespace, console: Console) -> int:
         minutes=args.minutes,
         start=args.since,
         end=end,
-        percentiles=not is_local_endpoint(_endpoint(args)),
     )
     if args.json:
         _print_json(report.to_json())
@@ -386,7 +377,7 @@ def cmd_redrive(args: argparse.Namespace, console: Console) -> int:
     from harness.redrive import redrive_stack
 
     result = redrive_stack(
-        _session(args), args.stack_name, console=console, use_move_task=not args.no_move_task
+        _session(args), args.stack_name, console=console, use_move_task=False if args.no_move_task else None
     )
     if args.json:
         _print_json(result.to_json())

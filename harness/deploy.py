@@ -40,6 +40,7 @@ from harness.stack import (
     failed_events,
     outputs_of,
     outputs_table,
+    poll_interval,
     wait_for_stack,
 )
 
@@ -268,7 +269,7 @@ def deploy(
     artifact_bucket: str | None = None,
     console: Console | None = None,
     template_path: Path = TEMPLATE_PATH,
-    poll_seconds: float = 5.0,
+    poll_seconds: float | None = None,
     timeout_seconds: float = 3600.0,
 ) -> DeployResult:
     """Create or update `stack_name`; InvalidInputError before any upload, DeployError after a failure."""
@@ -284,6 +285,7 @@ def deploy(
     )
     client: CloudFormationClient = session.client("cloudformation")
     s3: S3Client = session.client("s3")
+    poll = poll_interval(client, poll_seconds)
     existing = describe_stack(client, stack_name)
     busy = existing is not None and str(existing["StackStatus"]).endswith("_IN_PROGRESS")
     if busy and existing is not None and existing["StackStatus"] != "REVIEW_IN_PROGRESS":
@@ -316,7 +318,7 @@ def deploy(
             existing=existing,
             artifact=artifact,
             region=region,
-            poll_seconds=poll_seconds,
+            poll_seconds=poll,
             timeout_seconds=timeout_seconds,
         )
     except (DeployError, StackError, ClientError, BotoCoreError):

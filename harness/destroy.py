@@ -15,7 +15,14 @@ from botocore.exceptions import ClientError
 from rich.console import Console
 
 from harness.params import validate_stack_name
-from harness.stack import StackError, describe_stack, events_table, failed_events, wait_for_stack
+from harness.stack import (
+    StackError,
+    describe_stack,
+    events_table,
+    failed_events,
+    poll_interval,
+    wait_for_stack,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -86,7 +93,7 @@ def destroy(
     session: boto3.Session,
     stack_name: str,
     console: Console | None = None,
-    poll_seconds: float = 5.0,
+    poll_seconds: float | None = None,
     timeout_seconds: float = 3600.0,
 ) -> DestroyResult:
     """Empty the stack's buckets, delete the stack and wait; a missing stack is reported, not an error."""
@@ -108,7 +115,7 @@ def destroy(
     status = wait_for_stack(
         client,
         stack_name,
-        poll_seconds=poll_seconds,
+        poll_seconds=poll_interval(client, poll_seconds),
         timeout_seconds=timeout_seconds,
         console=console,
         label=f"deleting {stack_name}",

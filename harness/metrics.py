@@ -19,7 +19,7 @@ from rich.table import Table
 
 from handler.constants import METRICS_NAMESPACE, SERVICE_DIMENSION, MetricName
 from harness.outputs import StackOutput
-from harness.stack import read_outputs
+from harness.stack import client_is_local, read_outputs
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -309,7 +309,7 @@ def read_metrics(
     start: datetime | None = None,
     end: datetime | None = None,
     outputs: Mapping[str, str] | None = None,
-    percentiles: bool = True,
+    percentiles: bool | None = None,
 ) -> MetricsReport:
     """Lambda, SQS (queue and DLQ) and handler metrics of `stack_name` over [start, end) (default: 1 h)."""
     end = end or datetime.now(UTC)
@@ -327,6 +327,8 @@ def read_metrics(
         )
     service = outputs.get(StackOutput.SERVICE_NAME, stack_name)
     cloudwatch: CloudWatchClient = session.client("cloudwatch")
+    if percentiles is None:  # moto answers percentile queries with a server error, retried by botocore
+        percentiles = not client_is_local(cloudwatch)
     queries = pipeline_queries(cloudwatch, outputs, service)
     notes: list[str] = []
     values = get_metric_values(cloudwatch, queries, start, end, period, percentiles=percentiles, notes=notes)

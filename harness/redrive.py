@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from rich.console import Console
 
 from harness.outputs import StackOutput
-from harness.stack import read_outputs
+from harness.stack import client_is_local, read_outputs
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -164,7 +164,7 @@ def redrive(
     destination_url: str,
     source_arn: str | None = None,
     destination_arn: str | None = None,
-    use_move_task: bool = True,
+    use_move_task: bool | None = None,
     console: Console | None = None,
     poll_seconds: float = 2.0,
     timeout_seconds: float = 900.0,
@@ -172,6 +172,8 @@ def redrive(
 ) -> RedriveResult:
     console = console or Console(stderr=True)
     sqs: SQSClient = session.client("sqs")
+    if use_move_task is None:  # moto has no StartMessageMoveTask and answers it with retried server errors
+        use_move_task = not client_is_local(sqs)
     if use_move_task and source_arn and destination_arn:
         with console.status("moving messages with StartMessageMoveTask"):
             moved = _move_task(sqs, source_arn, destination_arn, poll_seconds, timeout_seconds, sleep)
@@ -185,7 +187,11 @@ def redrive(
 
 
 def redrive_stack(
-    session: boto3.Session, stack_name: str, *, console: Console | None = None, use_move_task: bool = True
+    session: boto3.Session,
+    stack_name: str,
+    *,
+    console: Console | None = None,
+    use_move_task: bool | None = None,
 ) -> RedriveResult:
     """Redrive the stack's dead-letter queue into its processing queue (names from the stack outputs)."""
     outputs = read_outputs(

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlparse
 
 import boto3
 from botocore.exceptions import ClientError
@@ -38,6 +39,25 @@ FAILED_STATUSES: Final = frozenset(
 )
 # A stack whose creation failed cannot be updated; it must be deleted before the next create.
 DEAD_STATUSES: Final = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"})
+
+
+LOCAL_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_local_endpoint(endpoint: str | None) -> bool:
+    """True for an emulator on this machine (the embedded local stack): no confirmation, fast polling."""
+    return endpoint is not None and (urlparse(endpoint).hostname or "") in LOCAL_HOSTS
+
+
+def client_is_local(client: Any) -> bool:
+    return is_local_endpoint(str(client.meta.endpoint_url))
+
+
+def poll_interval(client: Any, requested: float | None) -> float:
+    """CloudFormation on AWS changes state in seconds; an emulator answers at once."""
+    if requested is not None:
+        return requested
+    return 0.2 if client_is_local(client) else 5.0
 
 
 class StackError(Exception):
