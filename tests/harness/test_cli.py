@@ -127,3 +127,30 @@ def test_a_missing_stack_fails_with_exit_1_naming_it(
 
     assert code == 1
     assert "stack 'nothing-here' does not exist" in capsys.readouterr().out
+
+
+def test_deploy_then_destroy_through_the_cli_with_json_results(
+    capsys: pytest.CaptureFixture[str], session: boto3.Session, package: Path
+) -> None:
+    common = ["--stack-name", "pics", "--region", REGION]
+
+    deployed = main(
+        [
+            "--json",
+            "deploy",
+            *common,
+            "--template",
+            str(MINI_TEMPLATE),
+            "--package",
+            str(package),
+            "--param",
+            "MemorySize=512",
+        ]
+    )
+    deploy_result = json.loads(capsys.readouterr().out)
+    destroyed = main(["--json", "destroy", *common, "--yes"])
+    destroy_result = json.loads(capsys.readouterr().out)
+
+    assert (deployed, destroyed) == (0, 0)
+    assert deploy_result["status"] == "CREATE_COMPLETE"
+    assert destroy_result["status"] == "DELETE_COMPLETE"

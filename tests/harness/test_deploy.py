@@ -202,3 +202,45 @@ def test_a_failed_create_names_the_failing_resource_and_removes_the_uploaded_art
     listing = s3.list_object_versions(Bucket=BUCKET)
     assert listing.get("Versions", []) == []
     assert listing.get("DeleteMarkers", []) == [], "the uploaded version is deleted, not hidden"
+
+
+def test_deploy_works_over_http_against_a_moto_server_on_loopback(
+    package: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded local stack's API is a moto server on 127.0.0.1: the same deploy code must work there."""
+    from moto.server import ThreadedMotoServer
+
+    from harness.motocompat import patch_change_set_outputs
+
+    patch_change_set_outputs()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    _, port = server.get_host_and_port()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        local = boto3.Session(region_name="us-west-2")
+
+        result = deploy(
+            session=local,
+            stack_name=STACK,
+            package_path=package,
+            parameters={},
+            template_path=MINI_TEMPLATE,
+            console=Console(file=io.StringIO()),
+        )
+        again = deploy(
+            session=local,
+            stack_name=STACK,
+            package_path=package,
+            parameters={},
+            template_path=MINI_TEMPLATE,
+            console=Console(file=io.StringIO()),
+        )
+    finally:
+        server.stop()
+
+    assert result.status == "CREATE_COMPLETE"
+    assert "FunctionName" in result.outputs
+    assert not again.changed
