@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from harness.motocompat import patch_change_set_outputs
+from harness.motocompat import patch_moto
 
 REGION = "us-west-2"
 DATA = Path(__file__).parent / "data"
@@ -25,7 +25,7 @@ def session(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
-    patch_change_set_outputs()
+    patch_moto()
     with mock_aws():
         yield boto3.Session(region_name=REGION)
 

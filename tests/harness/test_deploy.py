@@ -210,9 +210,9 @@ def test_deploy_works_over_http_against_a_moto_server_on_loopback(
     """The embedded local stack's API is a moto server on 127.0.0.1: the same deploy code must work there."""
     from moto.server import ThreadedMotoServer
 
-    from harness.motocompat import patch_change_set_outputs
+    from harness.motocompat import patch_moto
 
-    patch_change_set_outputs()
+    patch_moto()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     _, port = server.get_host_and_port()
@@ -244,3 +244,14 @@ def test_deploy_works_over_http_against_a_moto_server_on_loopback(
     assert result.status == "CREATE_COMPLETE"
     assert "FunctionName" in result.outputs
     assert not again.changed
+
+
+def test_a_map_keyed_by_a_number_parameter_resolves_as_in_cloudformation(
+    session: boto3.Session, package: Path
+) -> None:
+    result = _deploy(session, package, Timeout="30")
+
+    attributes = session.client("sqs").get_queue_attributes(
+        QueueUrl=result.outputs["ProcessingQueueUrl"], AttributeNames=["VisibilityTimeout"]
+    )
+    assert attributes["Attributes"]["VisibilityTimeout"] == "480"
