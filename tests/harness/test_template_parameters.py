@@ -1,0 +1,86 @@
+"""The deploy-time validator read against the real template/template.json (its rules, its dialect)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.params import (
+    TEMPLATE_PATH,
+    InvalidInputError,
+    check_parameter,
+    load_template,
+    validate_parameters,
+)
+
+TEMPLATE = load_template(TEMPLATE_PATH)
+PARAMETERS = TEMPLATE["Parameters"]
+CONTRACT_NAMES = set(
+    [
+        "NotificationEmail",
+        "NamePrefix",
+        "MaxWidth",
+        "MaxHeight",
+        "ThumbnailSize",
+        "OutputFormat",
+        "OutputQuality",
+        "Runtime",
+        "Architecture",
+        "MemorySize",
+        "Timeout",
+        "ReservedConcurrency",
+        "MaximumConcurrency",
+        "BatchSize",
+        "MaximumBatchingWindow",
+        "MaxReceiveCount",
+        "MaxInputBytes",
+        "MaxPixels",
+        "LogRetentionDays",
+        "CodeS3Bucket",
+        "CodeS3Key",
+        "CodeS3ObjectVersion",
+        "UploadKeyPrefix",
+        "RenditionTransitionDays",
+    ]
+)
+
+
+def test_the_template_declares_every_parameter_the_harness_passes() -> None:
+    assert set(PARAMETERS) >= CONTRACT_NAMES
+
+
+@pytest.mark.parametrize("name", sorted(n for n, spec in PARAMETERS.items() if "Default" in spec))
+def test_every_default_passes_the_validator(name: str) -> None:
+    """A pattern the validator read differently from CloudFormation would refuse the template's default."""
+    assert check_parameter(name, str(PARAMETERS[name]["Default"]), PARAMETERS[name]) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NamePrefix", "Photos"),
+        ("NamePrefix", "xn--photos"),
+        ("OutputFormat", "PNG"),
+        ("Timeout", "45"),
+        ("MemorySize", "128"),
+        ("Runtime", "python3.10"),
+        ("Architecture", "aarch64"),
+        ("NotificationEmail", "ops@localhost"),
+    ],
+)
+def test_values_cloudformation_would_refuse_are_refused_naming_the_parameter(name: str, value: str) -> None:
+    with pytest.raises(InvalidInputError, match=f"{name}="):
+        validate_parameters({name: value}, TEMPLATE)
+
+
+def test_a_typical_production_choice_passes() -> None:
+    given = {
+        "NamePrefix": "pics",
+        "NotificationEmail": "ops@example.com",
+        "Runtime": "python3.12",
+        "Architecture": "x86_64",
+        "OutputFormat": "WEBP",
+        "Timeout": "90",
+        "MemorySize": "2048",
+    }
+
+    assert validate_parameters(given, TEMPLATE) == given
