@@ -1,0 +1,197 @@
+"""Injected AWS faults never lose a photo and never change a rendition's bytes.
+
+A small poller drives the handler from a real (moto) SQS queue with a redrive policy, as the event source
+mapping does: successes are deleted, batch item failures stay and come back with a higher receive count, and
+moto's SQS moves a message to the DLQ once it has been received MaxReceiveCount times. Faults are injected on
+the handler's own clients (tests/reliability/faults.py). For each fault: a passing fault gives a batch item
+failure and then renditions identical to a clean run's; a lasting fault ends with the message in the DLQ and
+one RetriesExhausted notification.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+from fixtures.event_cases import body_for, photo
+from handler.app import Dependencies
+from handler.constants import DEFAULT_MAX_RECEIVE_COUNT
+from handler.errors import ErrorType
+
+from .faults import KINDS, LOST_ANSWER, Fault
+from .world import NO_RETRIES, UPLOAD_BUCKET, PipelineWorld, aws_credentials
+
+KEY = "albums/faulty/photo.jpg"
+
+
+class Poller:
+    """The event source mapping, reduced to what these tests need: receive, invoke, delete the successes."""
+
+    def __init__(self, world: PipelineWorld, max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT) -> None:
+        self.world = world
+        sqs = world.sqs
+        self.dlq_url = sqs.create_queue(QueueName="photopipe-test-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
+        self.queue_url = sqs.create_queue(
+            QueueName="photopipe-test-processing",
+            Attributes={"VisibilityTimeout": "0", "RedrivePolicy": json.dumps(redrive)},
+        )["QueueUrl"]
+        self.receive_counts: list[int] = []
+        self.failures = 0
+
+    def send(self, body: str) -> None:
+        self.world.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
+
+    def run(self, deps: Dependencies, *, rounds: int = 12) -> None:
+        sqs = self.world.sqs
+        for _ in range(rounds):
+            messages = sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
+            ).get("Messages", [])
+            if not messages:
+                return
+            event = {
+                "Records": [
+                    {
+                        "messageId": m["MessageId"],
+                        "receiptHandle": m["ReceiptHandle"],
+                        "body": m["Body"],
+                        "attributes": m["Attributes"],
+                        "messageAttributes": {},
+                        "md5OfBody": m["MD5OfBody"],
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:photopipe-test-processing",
+                        "awsRegion": "us-east-1",
+                    }
+                    for m in messages
+                ]
+            }
+            self.receive_counts += [int(m["Attributes"]["ApproximateReceiveCount"]) for m in messages]
+            failed = set(self.world.invoke(event, deps=deps).failed_ids)
+            self.failures += len(failed)
+            for m in messages:
+                if m["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+    def depth(self, url: str) -> int:
+        attributes = self.world.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
+
+
+@pytest.fixture
+def world() -> Iterator[PipelineWorld]:
+    with aws_credentials(), mock_aws():
+        yield PipelineWorld()
+
+
+@pytest.fixture(scope="module")
+def clean_renditions() -> dict[str, bytes]:
+    """The renditions of the photo when nothing goes wrong: what every faulty run must end up with."""
+    with aws_credentials(), mock_aws():
+        world = PipelineWorld()
+        poller = Poller(world)
+        poller.send(body_for(world.put(KEY, photo(3)), UPLOAD_BUCKET))
+        poller.run(world.dependencies())
+        renditions = {key: data for key, (data, _) in world.renditions().items()}
+    assert len(renditions) == 2
+    return renditions
+
+
+def _faulty_deps(world: PipelineWorld, fault: Fault) -> Dependencies:
+    s3 = world.session.client("s3", config=NO_RETRIES)
+    sns = world.session.client("sns", config=NO_RETRIES)
+    fault.attach(s3 if fault.service == "s3" else sns)
+    return Dependencies(s3=s3, sns=sns)
+
+
+S3_FAULTS = [(operation, kind) for operation in ("GetObject", "HeadObject", "PutObject") for kind in KINDS]
+S3_FAULTS.append(("PutObject", LOST_ANSWER))
+
+
+@pytest.mark.parametrize(("operation", "kind"), S3_FAULTS, ids=[f"{o}-{k}" for o, k in S3_FAULTS])
+def test_a_passing_s3_fault_is_retried_into_identical_renditions(
+    world: PipelineWorld, clean_renditions: dict[str, bytes], operation: str, kind: str
+) -> None:
+    fault = Fault("s3", operation, kind, strikes={1})
+    poller = Poller(world)
+    poller.send(body_for(world.put(KEY, photo(3)), UPLOAD_BUCKET))
+
+    poller.run(_faulty_deps(world, fault))
+
+    assert fault.struck == 1
+    assert poller.failures == 1, "the faulty attempt is a batch item failure"
+    assert poller.receive_counts == [1, 2], "retried once, then done"
+    assert {k: d for k, (d, _) in world.renditions().items()} == clean_renditions
+    assert world.notifications() == []
+    assert poller.depth(poller.queue_url) == poller.depth(poller.dlq_url) == 0
+
+
+def test_a_fault_on_the_second_rendition_rewrites_the_first_with_the_same_bytes(
+    world: PipelineWorld, clean_renditions: dict[str, bytes]
+) -> None:
+    fault = Fault("s3", "PutObject", "throttling", strikes={2})
+    poller = Poller(world)
+    poller.send(body_for(world.put(KEY, photo(3)), UPLOAD_BUCKET))
+
+    poller.run(_faulty_deps(world, fault))
+
+    assert (fault.struck, poller.failures) == (1, 1)
+    assert {k: d for k, (d, _) in world.renditions().items()} == clean_renditions
+
+
+@pytest.mark.parametrize(("operation", "kind"), S3_FAULTS, ids=[f"{o}-{k}" for o, k in S3_FAULTS])
+def test_a_lasting_s3_fault_ends_in_the_dlq_with_one_notification(
+    world: PipelineWorld, clean_renditions: dict[str, bytes], operation: str, kind: str
+) -> None:
+    fault = Fault("s3", operation, kind)
+    poller = Poller(world)
+    stored = world.put(KEY, photo(3))
+    poller.send(body_for(stored, UPLOAD_BUCKET))
+
+    poller.run(_faulty_deps(world, fault))
+
+    assert poller.receive_counts == list(range(1, DEFAULT_MAX_RECEIVE_COUNT + 1))
+    assert poller.depth(poller.queue_url) == 0
+    assert poller.depth(poller.dlq_url) == 1, "the message is kept in the DLQ for a redrive"
+    [note] = world.notifications()
+    assert note["errorType"] == ErrorType.RETRIES_EXHAUSTED
+    assert (note["bucket"], note["key"], note["versionId"]) == (UPLOAD_BUCKET, KEY, stored.version_id)
+    left = {k: d for k, (d, _) in world.renditions().items()}
+    assert all(clean_renditions[k] == d for k, d in left.items()), "whatever was written is the right bytes"
+
+
+REJECTED = b"this is not an image"
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_failed_rejection_notice_is_retried_and_sent_once(world: PipelineWorld, kind: str) -> None:
+    fault = Fault("sns", "Publish", kind, strikes={1})
+    poller = Poller(world)
+    poller.send(body_for(world.put("albums/not-a-photo.jpg", REJECTED), UPLOAD_BUCKET))
+
+    poller.run(_faulty_deps(world, fault))
+
+    assert (fault.struck, poller.failures) == (1, 1)
+    notes = world.notifications()
+    assert [n["errorType"] for n in notes] == [ErrorType.NOT_AN_IMAGE]
+    assert poller.depth(poller.queue_url) == poller.depth(poller.dlq_url) == 0
+
+
+def test_when_sns_never_answers_the_record_still_reaches_the_dlq(world: PipelineWorld) -> None:
+    fault = Fault("sns", "Publish", "throttling")
+    poller = Poller(world)
+    poller.send(body_for(world.put("albums/not-a-photo.jpg", REJECTED), UPLOAD_BUCKET))
+
+    poller.run(_faulty_deps(world, fault))
+
+    assert poller.receive_counts == list(range(1, DEFAULT_MAX_RECEIVE_COUNT + 1))
+    assert poller.depth(poller.dlq_url) == 1, "not notified, but not lost: the DLQ holds it"
+    assert world.notifications() == []
