@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -154,3 +155,55 @@ def test_deploy_then_destroy_through_the_cli_with_json_results(
     assert (deployed, destroyed) == (0, 0)
     assert deploy_result["status"] == "CREATE_COMPLETE"
     assert destroy_result["status"] == "DELETE_COMPLETE"
+
+
+def _deployed(session: boto3.Session, package: Path) -> dict[str, str]:
+    return deploy(
+        session=session,
+        stack_name="pics",
+        package_path=package,
+        parameters={},
+        template_path=MINI_TEMPLATE,
+        console=Console(file=io.StringIO()),
+    ).outputs
+
+
+def test_redrive_moves_the_stack_dead_letter_queue_back_and_prints_the_count(
+    capsys: pytest.CaptureFixture[str], session: boto3.Session, package: Path
+) -> None:
+    outputs = _deployed(session, package)
+    sqs = session.client("sqs")
+    for index in range(3):
+        sqs.send_message(QueueUrl=outputs["DeadLetterQueueUrl"], MessageBody=str(index))
+    capsys.readouterr()
+
+    code = main(["--json", "redrive", "--stack-name", "pics", "--region", REGION])
+
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["moved"] == 3
+
+
+def test_metrics_json_reports_the_handler_counts_of_the_stack(
+    capsys: pytest.CaptureFixture[str], session: boto3.Session, package: Path
+) -> None:
+    _deployed(session, package)
+    session.client("cloudwatch").put_metric_data(
+        Namespace="Photopipe",
+        MetricData=[
+            {
+                "MetricName": "ProcessedImages",
+                "Dimensions": [{"Name": "service", "Value": "pics"}],
+                "Value": 4,
+            }
+        ],
+    )
+    capsys.readouterr()
+
+    code = main(["metrics", "--json", "--stack-name", "pics", "--region", REGION, "--minutes", "5"])
+
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    processed = [
+        m["value"] for m in report["metrics"] if m["metric"] == "ProcessedImages" and m["stat"] == "Sum"
+    ]
+    assert processed == [4]

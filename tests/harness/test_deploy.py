@@ -44,7 +44,9 @@ def test_first_deploy_creates_the_stack_and_reports_its_outputs(
 
     assert result.changed
     assert result.status == "CREATE_COMPLETE"
-    assert set(result.outputs) == {"UploadBucketName", "ProcessingQueueUrl", "FunctionName", "CodeKey"}
+    assert {"UploadBucketName", "ProcessingQueueUrl", "DeadLetterQueueArn", "FunctionName"} <= set(
+        result.outputs
+    )
     assert result.outputs["CodeKey"] == f"photopipe/lambda/{sha256_file(package)}.zip"
 
 
