@@ -194,6 +194,7 @@ def test_metrics_json_reports_the_handler_counts_of_the_stack(
                 "MetricName": "ProcessedImages",
                 "Dimensions": [{"Name": "service", "Value": "pics"}],
                 "Value": 4,
+                "Timestamp": datetime.now(UTC) - timedelta(minutes=1),
             }
         ],
     )
