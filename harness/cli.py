@@ -354,9 +354,9 @@ def cmd_metrics(args: argparse.Namespace, console: Console) -> int:
 
     if args.until is not None and args.since is None:
         raise UsageError("--until needs --since")
-    end = args.until or datetime.now(UTC)
-    if args.since is not None and args.since >= end:
-        raise UsageError(f"--since {args.since.isoformat()} must be before the window end {end.isoformat()}")
+    end = args.until
+    if args.since is not None and args.since >= (end or datetime.now(UTC)):
+        raise UsageError(f"--since {args.since.isoformat()} must be before the window end (--until or now)")
     report = read_metrics(
         _session(args),
         args.stack_name,

@@ -312,7 +312,8 @@ def read_metrics(
     percentiles: bool | None = None,
 ) -> MetricsReport:
     """Lambda, SQS (queue and DLQ) and handler metrics of `stack_name` over [start, end) (default: 1 h)."""
-    end = end or datetime.now(UTC)
+    # One second past now: a datapoint from this very second still falls inside a window truncated to seconds.
+    end = end or datetime.now(UTC) + timedelta(seconds=1)
     start = start or end - timedelta(minutes=minutes)
     period = window_period(start, end)
     if outputs is None:

@@ -91,3 +91,18 @@ def test_the_window_is_one_period_rounded_up_to_a_minute() -> None:
     assert window_period(NOW - timedelta(seconds=61), NOW) == 120
     with pytest.raises(ValueError, match="must end after it starts"):
         window_period(NOW, NOW)
+
+
+def test_a_datapoint_from_this_very_second_is_inside_the_default_window(session: boto3.Session) -> None:
+    session.client("cloudwatch").put_metric_data(
+        Namespace=METRICS_NAMESPACE,
+        MetricData=[
+            {
+                "MetricName": MetricName.PROCESSED_IMAGES,
+                "Dimensions": [{"Name": SERVICE_DIMENSION, "Value": STACK}],
+                "Value": 1,
+            }
+        ],
+    )
+
+    assert read_metrics(session, STACK, minutes=5, outputs=OUTPUTS).total(MetricName.PROCESSED_IMAGES) == 1
