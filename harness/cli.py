@@ -81,6 +81,8 @@ def _timestamp(value: str) -> datetime:
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    if "--json" in parser._option_string_actions:  # the local stack's own options may define it
+        return
     parser.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print the result as JSON on stdout"
     )
