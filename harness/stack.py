@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlparse
 
@@ -38,6 +38,7 @@ FAILED_STATUSES: Final = frozenset(
     }
 )
 # A stack whose creation failed cannot be updated; it must be deleted before the next create.
+CLOCK_SKEW: Final = timedelta(seconds=30)
 DEAD_STATUSES: Final = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"})
 
 
@@ -121,12 +122,17 @@ def failed_events(
 ) -> list[FailedEvent]:
     """Events with a *_FAILED status (oldest first): the first one is usually the cause of the rest."""
     events: list[FailedEvent] = []
+    # Our clock and CloudFormation's may disagree by a few seconds; events are listed newest first.
+    cutoff = since - CLOCK_SKEW if since is not None else None
     paginator = client.get_paginator("describe_stack_events")
     try:
         for page in paginator.paginate(StackName=stack_name):
+            older = [
+                event for event in page["StackEvents"] if cutoff is not None and event["Timestamp"] < cutoff
+            ]
             for event in page["StackEvents"]:
-                if since is not None and event["Timestamp"] < since:
-                    break
+                if cutoff is not None and event["Timestamp"] < cutoff:
+                    continue
                 if event.get("ResourceStatus", "").endswith("_FAILED"):
                     events.append(
                         FailedEvent(
@@ -137,6 +143,8 @@ def failed_events(
                             timestamp=event["Timestamp"],
                         )
                     )
+            if older:
+                break
     except ClientError as exc:
         if not _is_missing(exc):
             raise

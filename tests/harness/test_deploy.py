@@ -257,3 +257,20 @@ def test_a_map_keyed_by_a_number_parameter_resolves_as_in_cloudformation(
         QueueUrl=result.outputs["ProcessingQueueUrl"], AttributeNames=["VisibilityTimeout"]
     )
     assert attributes["Attributes"]["VisibilityTimeout"] == "480"
+
+
+def test_a_stack_left_in_rollback_complete_is_deleted_and_created_again(
+    session: boto3.Session, package: Path
+) -> None:
+    from moto.cloudformation.models import cloudformation_backends
+
+    _deploy(session, package)
+    cloudformation = session.client("cloudformation")
+    first_id = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]["StackId"]
+    backend = cloudformation_backends["123456789012"]["us-west-2"]
+    backend.stacks[first_id].status = "ROLLBACK_COMPLETE"  # what a failed first create leaves behind on AWS
+
+    result = _deploy(session, package)
+
+    assert result.status == "CREATE_COMPLETE"
+    assert cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]["StackId"] != first_id
