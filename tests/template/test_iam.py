@@ -1,0 +1,136 @@
+"""The function's role grants exactly what the handler does, on exactly its own resources, nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handler.constants import LARGE_RENDITION, THUMBNAIL_RENDITION
+
+from .cfn import resources_of_type, walk
+
+
+def _sub(text: str) -> dict[str, str]:
+    return {"Fn::Sub": text}
+
+
+def _arn(resource: str) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [resource, "Arn"]}
+
+
+# Sid -> (actions, resources). Reading renditions lets the handler's ordering guard see the sequencer of the
+# rendition it would replace (an older event must never overwrite a newer photo's rendition).
+EXPECTED_STATEMENTS: dict[str, tuple[set[str], list[Any]]] = {
+    "ReadUploads": (
+        {"s3:GetObject", "s3:GetObjectVersion"},
+        [_sub("${UploadBucket.Arn}/${UploadKeyPrefix}*")],
+    ),
+    "ReadAndWriteRenditions": (
+        {"s3:GetObject", "s3:PutObject"},
+        [
+            _sub(f"${{ProcessedBucket.Arn}}/{LARGE_RENDITION}/*"),
+            _sub(f"${{ProcessedBucket.Arn}}/{THUMBNAIL_RENDITION}/*"),
+        ],
+    ),
+    "ConsumeProcessingQueue": (
+        {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+        [_arn("ProcessingQueue")],
+    ),
+    "PublishRejections": ({"sns:Publish"}, [{"Ref": "ErrorTopic"}]),
+    "UseThePipelineKeyForTheErrorTopic": ({"kms:Decrypt", "kms:GenerateDataKey"}, [_arn("PipelineKey")]),
+    "WriteOwnLogGroup": ({"logs:CreateLogStream", "logs:PutLogEvents"}, [_arn("FunctionLogGroup")]),
+}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _role_statements(resources: dict[str, Any]) -> list[dict[str, Any]]:
+    policies = resources["FunctionRole"]["Properties"]["Policies"]
+    return [statement for policy in policies for statement in policy["PolicyDocument"]["Statement"]]
+
+
+def test_the_function_role_is_the_only_identity_and_carries_only_inline_policies(
+    template: dict[str, Any],
+) -> None:
+    identities = {
+        name for name, spec in template["Resources"].items() if spec["Type"].startswith("AWS::IAM::")
+    }
+    assert identities == {"FunctionRole"}
+    properties = template["Resources"]["FunctionRole"]["Properties"]
+    assert "ManagedPolicyArns" not in properties
+    assert "PermissionsBoundary" not in properties
+
+
+def test_only_lambda_can_assume_the_role(resources: dict[str, Any]) -> None:
+    trust = resources["FunctionRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+
+
+def test_the_role_statements_are_exactly_the_listed_grants(resources: dict[str, Any]) -> None:
+    statements = _role_statements(resources)
+
+    actual = {s["Sid"]: (set(_as_list(s["Action"])), _as_list(s["Resource"])) for s in statements}
+
+    assert len(statements) == len(actual), "two statements share a Sid"
+    assert actual == EXPECTED_STATEMENTS
+
+
+def test_every_role_statement_is_a_plain_allow(resources: dict[str, Any]) -> None:
+    for statement in _role_statements(resources):
+        assert statement["Effect"] == "Allow"
+        assert set(statement) == {"Sid", "Effect", "Action", "Resource"}, statement["Sid"]
+
+
+def test_no_action_wildcard_and_no_resource_wildcard_in_the_role(resources: dict[str, Any]) -> None:
+    for statement in _role_statements(resources):
+        for action in _as_list(statement["Action"]):
+            assert "*" not in action, statement["Sid"]
+        assert "*" not in _as_list(statement["Resource"]), statement["Sid"]
+
+
+def test_resource_wildcards_appear_only_in_the_key_policy_and_are_explained(template: dict[str, Any]) -> None:
+    holders = set()
+    for name, spec in template["Resources"].items():
+        for node in walk(spec.get("Properties", {})):
+            if isinstance(node, dict) and node.get("Resource") == "*":
+                holders.add(name)
+    assert holders == {"PipelineKey"}
+    assert "Resource '*'" in template["Resources"]["PipelineKey"]["Metadata"]["Comment"]
+
+
+def test_no_resource_policy_allows_an_anonymous_principal(template: dict[str, Any]) -> None:
+    for name, spec in template["Resources"].items():
+        for node in walk(spec.get("Properties", {})):
+            if isinstance(node, dict) and node.get("Effect") == "Allow" and "Principal" in node:
+                assert node["Principal"] != "*", name
+                assert node["Principal"] != {"AWS": "*"}, name
+
+
+def test_the_key_grants_cloudwatch_only_for_this_stacks_alarms(template: dict[str, Any]) -> None:
+    key = resources_of_type(template, "AWS::KMS::Key")["PipelineKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    by_sid = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
+    alarms = by_sid["AlarmsOfThisStackPublishToEncryptedTopics"]
+
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert alarms["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert alarms["Condition"]["ArnLike"]["aws:SourceArn"] == _sub(
+        "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}-*"
+    )
+
+
+def test_the_key_lets_cloudwatch_logs_encrypt_only_the_function_log_group(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    by_sid = {s["Sid"]: s for s in resources["PipelineKey"]["Properties"]["KeyPolicy"]["Statement"]}
+    logs = by_sid["LogsEncryptsTheFunctionLogGroup"]
+    log_group_name = resources["FunctionLogGroup"]["Properties"]["LogGroupName"]["Fn::Sub"]
+
+    context = logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+
+    assert context == _sub(
+        f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{log_group_name}"
+    )
