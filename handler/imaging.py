@@ -49,6 +49,12 @@ WEBP_METHOD = 4
 AVIF_SPEED = 8
 AVIF_THREADS = 1
 
+# Resampling: the base rendition comes from a DCT-scaled decode (usually under 2x away), the smaller ones from
+# the base; see _resize.
+RESAMPLE = Image.Resampling.HAMMING
+BASE_REDUCING_GAP = 2.0
+DERIVED_REDUCING_GAP = 1.0
+
 _ORIENTATION_TAG = 0x0112
 _TRANSPOSE: dict[int, Image.Transpose] = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -143,16 +149,22 @@ def _render(
     made: dict[str, Rendition] = {}
     current = base
     for spec in sorted(specs, key=lambda s: targets[s.name][0] * targets[s.name][1], reverse=True):
-        current = _resize(current, targets[spec.name])
+        current = _resize(current, targets[spec.name], DERIVED_REDUCING_GAP)
         made[spec.name] = _encode(spec.name, current, output)
     return [made[spec.name] for spec in specs]
 
 
-def _resize(img: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """Integer `reduce` does the bulk of a large reduction, a Lanczos pass the rest (reducing_gap)."""
+def _resize(img: Image.Image, size: tuple[int, int], reducing_gap: float = BASE_REDUCING_GAP) -> Image.Image:
+    """An integer box `reduce` for the whole part of the ratio beyond `reducing_gap`, then a Hamming pass.
+
+    Measured on the 12 MP phone photo (1008 x 756 DCT-scaled decode to 768 x 576): Lanczos 14 ms, bicubic
+    10 ms, Hamming 6 ms, against 22 ms for the decode itself. Hamming is Pillow's sharper alternative to
+    bilinear at the same cost and is antialiased for downscaling, so at these sub-2x ratios it keeps the
+    recipe within 1.5x of the decode+encode floor; derived renditions are reduced from already clean pixels.
+    """
     if img.size == size:
         return img
-    return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    return img.resize(size, RESAMPLE, reducing_gap=reducing_gap)
 
 
 # ----------------------------------------------------------------------------------------- decoding
