@@ -319,7 +319,7 @@ def deploy(
             poll_seconds=poll,
             timeout_seconds=timeout_seconds,
         )
-    except (DeployError, StackError, ClientError, BotoCoreError):
+    except Exception:  # not KeyboardInterrupt: a stack still deploying may be reading the artifact
         _remove(s3, artifact, console)
         raise
 
@@ -377,7 +377,7 @@ def _deploy_stack(
             StackName=stack_name,
             ChangeSetName=name,
             ChangeSetType=change_set_type,
-            Parameters=_change_set_parameters(parameters, template, existing),  # type: ignore[arg-type]
+            Parameters=_change_set_parameters(parameters, template, None if creating else existing),  # type: ignore[arg-type]
             Capabilities=CAPABILITIES,  # type: ignore[arg-type]
             Description=f"photopipe deploy of {artifact_uri}",
             **template_source,  # type: ignore[arg-type]
@@ -404,8 +404,10 @@ def _deploy_stack(
 
     try:
         client.execute_change_set(ChangeSetName=change_set_id)
-    except (ClientError, BotoCoreError) as exc:
+    except Exception as exc:  # moto in-process raises its own errors (ValueError, KeyError) here
         _report_failure(client, stack_name, started, console)
+        if creating:  # an emulator fails synchronously and leaves a half-made stack: remove it
+            _delete_quietly(client, stack_name, console)
         raise DeployError(f"executing the change set for {stack_name} failed: {exc}") from exc
     status = wait_for_stack(
         client,
@@ -443,6 +445,14 @@ def _report_failure(
     return (
         f"{cause.logical_id} ({cause.resource_type}): {cause.reason}" if cause else "no failed event recorded"
     )
+
+
+def _delete_quietly(client: CloudFormationClient, stack_name: str, console: Console) -> None:
+    try:
+        client.delete_stack(StackName=stack_name)
+        console.print(f"deleted the stack {stack_name} that the failed create left behind")
+    except (ClientError, BotoCoreError) as exc:
+        console.print(f"[red]could not delete {stack_name}: {exc}[/red]")
 
 
 def _delete_review_stack(client: CloudFormationClient, stack_name: str) -> None:

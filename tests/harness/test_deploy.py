@@ -14,6 +14,7 @@ from rich.console import Console
 from harness.deploy import TEMPLATE_BODY_LIMIT, DeployError, deploy
 from harness.package import sha256_file
 from harness.params import InvalidInputError
+from harness.stack import describe_stack
 from tests.harness.conftest import MINI_TEMPLATE
 
 STACK = "photopipe-test"
@@ -274,3 +275,28 @@ def test_a_stack_left_in_rollback_complete_is_deleted_and_created_again(
 
     assert result.status == "CREATE_COMPLETE"
     assert cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]["StackId"] != first_id
+
+
+def test_a_create_the_endpoint_rejects_while_executing_leaves_no_stack_and_no_artifact(
+    session: boto3.Session, package: Path, tmp_path: Path
+) -> None:
+    template = json.loads(MINI_TEMPLATE.read_text())
+    template["Resources"]["ProcessingQueue"]["Properties"]["RedrivePolicy"] = {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+        "maxReceiveCount": "five",
+    }
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(template))
+
+    with pytest.raises(DeployError, match="executing the change set for photopipe-test failed"):
+        deploy(
+            session=session,
+            stack_name=STACK,
+            package_path=package,
+            parameters={},
+            template_path=broken,
+            console=Console(file=io.StringIO()),
+        )
+
+    assert describe_stack(session.client("cloudformation"), STACK) is None
+    assert session.client("s3").list_object_versions(Bucket=BUCKET).get("Versions", []) == []
