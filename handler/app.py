@@ -67,6 +67,14 @@ def default_dependencies() -> Dependencies:
     return Dependencies(s3=session.client("s3", config=config), sns=session.client("sns", config=config))
 
 
+def _init_in_lambda() -> None:
+    """In the Lambda runtime, read the settings during init: a bad value fails the cold start, loudly, with
+    the variable, the value and what is allowed, instead of failing every record."""
+    global _settings
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and _settings is None:
+        _settings = Settings.from_env(os.environ)
+
+
 def lambda_handler(event: Any, context: Any) -> dict[str, Any] | None:
     """The function's entry point: settings and clients are built once per container, on first use."""
     global _settings, _deps
@@ -88,7 +96,7 @@ def process_event(event: Any, context: Any, settings: Settings, deps: Dependenci
             failures = []
             for message in parse_sqs_event(event):
                 obs.correlate(message_id=message.message_id)
-                outcome = pipeline.handle_message(message.body, message.receive_count)
+                outcome = pipeline.handle_message(message.body, message.receive_count, message.message_id)
                 if outcome == "transient":
                     failures.append({"itemIdentifier": message.message_id})
             obs.forget("message_id")
@@ -128,12 +136,13 @@ class Pipeline:
         self.output = OutputSpec(settings.output_format, settings.output_quality)
 
     # ------------------------------------------------------------------------------------------ records
-    def handle_message(self, body: str, receive_count: int) -> Outcome:
+    def handle_message(self, body: str, receive_count: int, message_id: str = "") -> Outcome:
         final = receive_count >= self.settings.max_receive_count
         try:
             notices = parse_body(body)
         except PermanentError as exc:
-            return self.reject(None, exc, notify=True)
+            detail = PermanentError(exc.error_type, f"SQS message {message_id}: {exc.reason}")
+            return self.reject(None, detail, notify=True)
         outcomes = [self.handle_notice(notice, receive_count, final=final) for notice in notices]
         return "transient" if "transient" in outcomes else outcomes[0]
 
@@ -168,14 +177,14 @@ class Pipeline:
                 ErrorType.KEY_TOO_LONG,
                 f"the rendition key would be {len(too_long[0].encode())} bytes, over S3's 1,024",
             )
-        first_key = keys[self.settings.renditions[0].name]
-        self.storage.check_not_stale(event, first_key)  # before paying for the download and the decode
+        seen = self.storage.guard(event, keys.values())  # before paying for the download and the decode
         data = self.storage.read(event, self.settings.max_input_bytes)
         renditions = make_renditions(
             data, self.settings.renditions, self.output, max_pixels=self.settings.max_pixels
         )
         for rendition in renditions:
-            self.storage.write(keys[rendition.name], rendition, event)
+            key = keys[rendition.name]
+            self.storage.write(key, rendition, event, seen[key])
         done = time.perf_counter()
         latency = (datetime.now(UTC) - event.event_time).total_seconds() * 1000 if event.event_time else None
         self.obs.processed(
@@ -238,3 +247,6 @@ class Pipeline:
             request_id=self.request_id,
             time=datetime.now(UTC),
         )
+
+
+_init_in_lambda()

@@ -8,7 +8,7 @@ invocations for two versions of one key cannot interleave into the older one win
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -59,6 +59,10 @@ def rendition_metadata(event: ObjectEvent, rendition: Rendition) -> dict[str, st
     }
 
 
+# "Not looked yet", distinct from None ("looked: nothing there").
+_UNSEEN: Any = Existing(etag="<unseen>", sequencer=None)
+
+
 class Storage:
     def __init__(self, s3: Any, processed_bucket: str) -> None:
         self._s3 = s3
@@ -106,23 +110,27 @@ class Storage:
         metadata: Mapping[str, str] = head.get("Metadata", {})
         return Existing(etag=head.get("ETag"), sequencer=metadata.get(META_SEQUENCER) or None)
 
-    def check_not_stale(self, event: ObjectEvent, key: str) -> None:
-        """Raise StaleEvent when the rendition under `key` came from a newer event than `event`."""
-        found = self.existing(key)
-        if found is not None and _is_older(event.sequencer, found.sequencer):
-            raise StaleEventError(
-                f"{key} comes from sequencer {found.sequencer}, newer than {event.sequencer}"
-            )
+    def guard(self, event: ObjectEvent, keys: Iterable[str]) -> dict[str, Existing | None]:
+        """What is under each rendition key now; StaleEventError if any came from a newer event.
 
-    def write(self, key: str, rendition: Rendition, event: ObjectEvent) -> None:
+        Called before the download and the decode, so a stale retry costs a HEAD per rendition and no more;
+        the answers make the first write attempt of each rendition conditional without another HEAD.
+        """
+        seen = {key: self.existing(key) for key in keys}
+        for key, found in seen.items():
+            _raise_if_stale(event, key, found)
+        return seen
+
+    def write(
+        self, key: str, rendition: Rendition, event: ObjectEvent, seen: Existing | None = _UNSEEN
+    ) -> None:
         """Write one rendition unless a newer event's rendition is there; conditional on what was seen."""
         metadata = rendition_metadata(event, rendition)
+        found = seen
         for _ in range(_CONDITIONAL_ATTEMPTS):
-            found = self.existing(key)
-            if found is not None and _is_older(event.sequencer, found.sequencer):
-                raise StaleEventError(
-                    f"{key} comes from sequencer {found.sequencer}, newer than {event.sequencer}"
-                )
+            if found is _UNSEEN:
+                found = self.existing(key)
+            _raise_if_stale(event, key, found)
             condition: dict[str, str] = {}
             if found is None:
                 condition["IfNoneMatch"] = "*"
@@ -142,10 +150,15 @@ class Storage:
             except ClientError as exc:
                 if error_code(exc) not in ("PreconditionFailed", "ConditionalRequestConflict"):
                     raise
-                # Another invocation wrote in between: look again and decide again.
+                found = _UNSEEN  # another invocation wrote in between: look again and decide again
         raise ClientError(
             {"Error": {"Code": "ConditionalRequestConflict", "Message": f"{key} kept changing"}}, "PutObject"
         )
+
+
+def _raise_if_stale(event: ObjectEvent, key: str, found: Existing | None) -> None:
+    if found is not None and _is_older(event.sequencer, found.sequencer):
+        raise StaleEventError(f"{key} comes from sequencer {found.sequencer}, newer than {event.sequencer}")
 
 
 def _is_older(ours: str | None, theirs: str | None) -> bool:

@@ -250,9 +250,11 @@ def test_an_older_event_never_overwrites_the_rendition_of_a_newer_one(world: Wor
     new = world.put("a/photo.jpg", fixture_bytes("jpeg-orientation-3"))
     world.invoke(world.sqs_event(("m-new", world.body(new))))
 
-    result = world.invoke(world.sqs_event(("m-old", world.body(old))))
+    gets = Counter("GetObject")
+    result = world.invoke(world.sqs_event(("m-old", world.body(old))), world.deps(gets))
 
     assert _skips(result) == {"Stale": 1}
+    assert gets.calls == 0, "a stale event is recognised before the download"
     assert {v["metadata"]["source-version-id"] for v in world.renditions().values()} == {new.version_id}
 
 
@@ -359,3 +361,21 @@ def test_importing_the_handler_does_not_import_boto3() -> None:
     code = "import sys, handler.app; print('boto3' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_malformed_message_is_notified_with_its_message_id(world: World) -> None:
+    result = world.invoke(world.sqs_event(("m-junk", "{}")))
+
+    assert result.response == {"batchItemFailures": []}
+    [note] = world.notifications()
+    assert (note["errorType"], note["bucket"], note["key"]) == (ErrorType.MALFORMED_EVENT, None, None)
+    assert "m-junk" in note["reason"]
+
+
+def test_a_bad_setting_fails_the_cold_start_with_its_name_and_value() -> None:
+    env = {"PATH": "", "AWS_LAMBDA_FUNCTION_NAME": "photopipe", "PROCESSED_BUCKET": "b", "MAX_WIDTH": "wide"}
+    out = subprocess.run(
+        [sys.executable, "-c", "import handler.app"], capture_output=True, text=True, env=env
+    )
+    assert out.returncode != 0
+    assert "ConfigError: MAX_WIDTH='wide' is not allowed" in out.stderr
