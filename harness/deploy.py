@@ -7,6 +7,7 @@ Everything a user can get wrong is checked before the first upload.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -397,7 +398,11 @@ def _deploy_stack(
         if creating:
             _delete_review_stack(client, stack_name)
         raise DeployError(f"change set failed: {reason}")
-    _, rows = _changes(client, change_set_id)
+    description, rows = _changes(client, change_set_id)
+    if not creating and not rows and _same_as_deployed(client, stack_name, description, template):
+        # AWS fails such a change set itself; moto (given a TemplateURL) cannot tell, so check here.
+        client.delete_change_set(ChangeSetName=change_set_id)
+        return _no_change(client, stack_name, artifact_uri, console)
     console.print(
         _changes_table(rows) if rows else "changes: parameters or outputs only (no resource changes)"
     )
@@ -432,6 +437,28 @@ def _deploy_stack(
         artifact=artifact_uri,
         changes=rows,
     )
+
+
+def _same_as_deployed(
+    client: CloudFormationClient, stack_name: str, change_set: Mapping[str, Any], template: Mapping[str, Any]
+) -> bool:
+    """An update with no resource changes, the deployed template and the deployed parameter values."""
+    stack = describe_stack(client, stack_name)
+    if stack is None:
+        return False
+    deployed_template = client.get_template(StackName=stack_name, TemplateStage="Original")["TemplateBody"]
+    if isinstance(deployed_template, str):
+        try:
+            deployed_template = json.loads(deployed_template)
+        except json.JSONDecodeError:
+            return False
+    if deployed_template != template:
+        return False
+
+    def values(items: Any) -> dict[str, str]:
+        return {item["ParameterKey"]: item.get("ParameterValue", "") for item in items or []}
+
+    return values(change_set.get("Parameters")) == values(stack.get("Parameters"))
 
 
 def _report_failure(

@@ -103,7 +103,7 @@ def test_an_update_changes_the_given_parameter_and_keeps_the_previous_values(
     assert _parameters(session)["NamePrefix"] == "pics"
 
 
-def test_a_template_over_the_body_limit_is_submitted_through_the_artifact_bucket(
+def test_a_template_over_the_body_limit_goes_through_the_artifact_bucket_and_redeploys_as_no_change(
     session: boto3.Session, package: Path, tmp_path: Path
 ) -> None:
     template = json.loads(MINI_TEMPLATE.read_text())
@@ -111,17 +111,22 @@ def test_a_template_over_the_body_limit_is_submitted_through_the_artifact_bucket
     big = tmp_path / "big.json"
     big.write_text(json.dumps(template))
 
-    result = deploy(
-        session=session,
-        stack_name=STACK,
-        package_path=package,
-        parameters={},
-        template_path=big,
-        console=Console(file=io.StringIO()),
-        poll_seconds=0.0,
-    )
+    def deploy_big() -> Any:
+        return deploy(
+            session=session,
+            stack_name=STACK,
+            package_path=package,
+            parameters={},
+            template_path=big,
+            console=Console(file=io.StringIO()),
+            poll_seconds=0.0,
+        )
+
+    result = deploy_big()
+    again = deploy_big()
 
     assert result.status == "CREATE_COMPLETE"
+    assert not again.changed
     keys = [o["Key"] for o in session.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert any(key.startswith("photopipe/templates/") for key in keys)
 
