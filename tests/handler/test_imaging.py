@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageCms, JpegImagePlugin
 
 from fixtures.generate import FIXTURES, MARK, PATCH, Fixture, fixture_bytes, photo
+from fixtures.icc import display_p3, swapped_primaries
 from handler.config import Settings
 from handler.constants import DEFAULT_MAX_PIXELS
 from handler.errors import ErrorType, PermanentError
@@ -137,6 +138,41 @@ def test_an_srgb_profile_is_dropped_without_changing_colour() -> None:
     for img in render(data).values():
         assert "icc_profile" not in img.info
         assert close_to(img.getpixel((img.width // 2, img.height // 2)), PATCH, 8)
+
+
+def _in_srgb(colour: tuple[int, int, int], icc: bytes) -> tuple[int, int, int]:
+    pixel = Image.new("RGB", (1, 1), colour)
+    source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    converted = ImageCms.profileToProfile(pixel, source, ImageCms.createProfile("sRGB"))
+    assert converted is not None
+    value = converted.getpixel((0, 0))
+    assert isinstance(value, tuple)
+    return value[0], value[1], value[2]
+
+
+def test_an_embedded_profile_is_converted_to_srgb_not_ignored() -> None:
+    data = _save(photo(400, 300), "JPEG", quality=95, icc_profile=swapped_primaries())
+    for img in render(data).values():
+        # MARK is (220, 20, 20) in a space whose red is sRGB's blue: on screen, and in the output, it is blue.
+        assert close_to(img.getpixel((0, 0)), (12, 12, 221), 30), img.getpixel((0, 0))
+        assert "icc_profile" not in img.info
+
+
+def test_a_wide_gamut_photo_keeps_its_appearance_in_srgb() -> None:
+    expected = _in_srgb(PATCH, display_p3())
+    assert not close_to(expected, PATCH, 8), "the test needs a patch whose sRGB value differs"
+    for img in render(fixture_bytes("jpeg-display-p3")).values():
+        assert close_to(img.getpixel((img.width // 2, img.height // 2)), expected, 8)
+
+
+def test_a_profile_on_an_image_with_alpha_is_applied_to_the_colour_only() -> None:
+    rgba = photo(300, 200).convert("RGBA")
+    rgba.paste((0, 0, 0, 0), (150, 100, 300, 200))  # a transparent quarter keeps the output's alpha channel
+    data = _save(rgba, "PNG", icc_profile=swapped_primaries())
+    [large, _] = make_renditions(data, SPECS, OutputSpec("WEBP", 90), max_pixels=DEFAULT_MAX_PIXELS)
+    img = decode(large.data)
+    assert img.mode == "RGBA"
+    assert close_to(img.getpixel((0, 0)), (12, 12, 221, 255), 30), img.getpixel((0, 0))
 
 
 def test_a_cmyk_jpeg_comes_out_rgb_with_its_colours() -> None:
