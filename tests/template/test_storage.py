@@ -114,3 +114,7 @@ def test_the_upload_bucket_notifies_the_queue_of_every_created_object(template: 
     }
     assert with_prefix == {"S3Key": {"Rules": [{"Name": "prefix", "Value": {"Ref": "UploadKeyPrefix"}}]}}
     assert without == {"Ref": "AWS::NoValue"}
+
+
+def test_replacing_the_upload_bucket_keeps_the_old_one_with_its_photos(resources: dict[str, Any]) -> None:
+    assert resources["UploadBucket"]["UpdateReplacePolicy"] == "Retain"
