@@ -5,13 +5,18 @@
   only through change sets (locally and on AWS).
 - Fn::FindInMap: moto turns `Number` parameters into Python ints, so a map keyed by a parameter's value
   ("60") is looked up with 60 and fails; CloudFormation passes every parameter value as a string.
+- Resource types moto's CloudFormation does not know (alarms, queue/bucket/topic policies, subscriptions):
+  moto drops them, so any Ref, GetAtt or Sub that names one fails the whole stack. A stand-in records each
+  (logical id, type, resolved properties, a physical id and an Arn) and applies nothing; what the local
+  stack applies from them is its own business (see its coverage table).
 
-`patch_moto()` installs both into the moto process (the deploy tests' and the local stack's).
+`patch_moto()` installs all three into the moto process (the deploy tests' and the local stack's).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final
 
 _PATCHED_FLAG = "_photopipe_patched"
 
@@ -67,6 +72,114 @@ def patch_find_in_map_keys() -> None:
     parsing.clean_json = clean_json
 
 
+# Types moto 5.2's CloudFormation drops, and the ARN service/kind for the ones the template may GetAtt.
+STAND_IN_TYPES: Final[Mapping[str, str]] = {
+    "AWS::CloudWatch::Alarm": "cloudwatch:alarm:",
+    "AWS::SNS::Subscription": "",
+    "AWS::SNS::TopicPolicy": "",
+    "AWS::SQS::QueuePolicy": "",
+    "AWS::S3::BucketPolicy": "",
+    "AWS::Lambda::EventInvokeConfig": "",
+}
+
+
+def _stand_in_class() -> Any:
+    from moto.core.common_models import CloudFormationModel
+
+    class StandIn(CloudFormationModel):
+        """A resource moto cannot model: remembered, resolvable, never applied."""
+
+        __module__ = "moto.photopipe_stand_in"  # moto's model registry derives a service name from it
+
+        def __init__(
+            self, name: str, properties: dict[str, Any], resource_type: str, account: str, region: str
+        ):
+            self.name = name
+            self.properties = properties
+            self.resource_type = resource_type
+            self.account = account
+            self.region = region
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "Photopipe::Moto::StandIn"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return True
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> Any:
+            properties = cloudformation_json.get("Properties", {})
+            resource_type = str(cloudformation_json.get("Type", kwargs.get("ResourceType", "")))
+            name = str(properties.get("AlarmName") or resource_name)
+            if resource_type == "AWS::SNS::Subscription" and properties.get("TopicArn"):
+                name = f"{properties['TopicArn']}:{resource_name}"
+            return cls(name, properties, resource_type, account_id, region_name)
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls,
+            original_resource: Any,
+            new_resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> Any:
+            return cls.create_from_cloudformation_json(
+                original_resource.name, cloudformation_json, account_id, region_name
+            )
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+        ) -> None:
+            return None
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            return None
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            kind = STAND_IN_TYPES.get(self.resource_type, "")
+            if attribute_name == "Arn" and kind:
+                service, resource = kind.split(":", 1)
+                return f"arn:aws:{service}:{self.region}:{self.account}:{resource}{self.name}"
+            return self.name
+
+    return StandIn
+
+
+def patch_stand_in_resources() -> None:
+    """Idempotent: the types in STAND_IN_TYPES that moto has no model for resolve to a StandIn."""
+    from moto.cloudformation import parsing
+
+    if getattr(parsing.resource_class_from_type, _PATCHED_FLAG, False):
+        return
+    original = parsing.resource_class_from_type
+    stand_in = _stand_in_class()
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        found = original(resource_type)
+        if found is None and resource_type in STAND_IN_TYPES:
+            return stand_in
+        return found
+
+    setattr(resource_class_from_type, _PATCHED_FLAG, True)
+    parsing.resource_class_from_type = resource_class_from_type
+
+
 def patch_moto() -> None:
     patch_change_set_outputs()
     patch_find_in_map_keys()
+    patch_stand_in_resources()
