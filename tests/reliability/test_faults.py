@@ -27,6 +27,10 @@ from .world import NO_RETRIES, UPLOAD_BUCKET, PipelineWorld, aws_credentials
 KEY = "albums/faulty/photo.jpg"
 
 
+class Killed(BaseException):
+    """The runtime stopping the function mid-batch (a timeout): not an Exception, so no handler catches it."""
+
+
 class Poller:
     """The event source mapping, reduced to what these tests need: receive, invoke, delete the successes."""
 
@@ -44,6 +48,7 @@ class Poller:
         )["QueueUrl"]
         self.receive_counts: list[int] = []
         self.failures = 0
+        self.killed = 0
 
     def send(self, body: str) -> None:
         self.world.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
@@ -73,7 +78,13 @@ class Poller:
                 ]
             }
             self.receive_counts += [int(m["Attributes"]["ApproximateReceiveCount"]) for m in messages]
-            failed = set(self.world.invoke(event, deps=deps).failed_ids)
+            try:
+                failed = set(self.world.invoke(event, deps=deps).failed_ids)
+            except Killed:
+                # What Lambda does to a timed-out invocation: no response, so no record is deleted and the
+                # whole batch comes back once its visibility timeout ends (here at once).
+                self.killed += 1
+                failed = {m["MessageId"] for m in messages}
             self.failures += len(failed)
             for m in messages:
                 if m["MessageId"] not in failed:
@@ -194,4 +205,36 @@ def test_when_sns_never_answers_the_record_still_reaches_the_dlq(world: Pipeline
 
     assert poller.receive_counts == list(range(1, DEFAULT_MAX_RECEIVE_COUNT + 1))
     assert poller.depth(poller.dlq_url) == 1, "not notified, but not lost: the DLQ holds it"
+    assert world.notifications() == []
+
+
+def test_an_invocation_killed_mid_batch_loses_nothing(
+    world: PipelineWorld, clean_renditions: dict[str, bytes]
+) -> None:
+    """The function times out after writing some renditions of a batch: every message comes back, every
+    photo ends processed, and what was written before the kill is rewritten with the same bytes."""
+    poller = Poller(world)
+    keys = ["albums/batch/a.jpg", "albums/batch/b.jpg", KEY]
+    for key in keys:
+        poller.send(body_for(world.put(key, photo(3)), UPLOAD_BUCKET))
+    s3 = world.session.client("s3", config=NO_RETRIES)
+    writes = {"n": 0}
+
+    def kill_on_third_write(**_: object) -> None:
+        writes["n"] += 1
+        if writes["n"] == 3:
+            raise Killed
+
+    s3.meta.events.register_first("before-call.s3.PutObject", kill_on_third_write)
+    deps = Dependencies(s3=s3, sns=world.session.client("sns", config=NO_RETRIES))
+
+    poller.run(deps)
+
+    assert poller.killed == 1
+    assert poller.depth(poller.queue_url) == poller.depth(poller.dlq_url) == 0
+    renditions = {k: d for k, (d, _) in world.renditions().items()}
+    assert len(renditions) == 2 * len(keys), "every photo of the batch was processed"
+    for key in keys:
+        for name in ("large", "thumbnail"):
+            assert renditions[f"{name}/{key}"] == clean_renditions[f"{name}/{KEY}"], "same bytes"
     assert world.notifications() == []
