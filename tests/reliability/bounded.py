@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 HARD_CPU_CEILING_SECONDS = 60
+# Not a timing assertion: a child that deadlocks (a lock held by another thread at fork time) uses no CPU, so
+# only an alarm can end it; the figure is far above any case's cost on the slowest machine.
+HANG_GUARD_SECONDS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,8 @@ def run_bounded(function: Callable[[Meter], Any]) -> Measured:
         try:
             os.close(read_end)
             resource.setrlimit(resource.RLIMIT_CPU, (HARD_CPU_CEILING_SECONDS, HARD_CPU_CEILING_SECONDS + 5))
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            signal.alarm(HANG_GUARD_SECONDS)
             whole, inner = Meter(), Meter()
             error = None
             value = None
@@ -104,7 +109,10 @@ def run_bounded(function: Callable[[Meter], Any]) -> Measured:
     _, wait_status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(wait_status):
         name = signal.Signals(os.WTERMSIG(wait_status)).name
-        raise AssertionError(f"the case was killed by {name} (CPU ceiling {HARD_CPU_CEILING_SECONDS} s)")
+        raise AssertionError(
+            f"the case was killed by {name} (CPU ceiling {HARD_CPU_CEILING_SECONDS} s, hang guard "
+            f"{HANG_GUARD_SECONDS} s)"
+        )
     if not payload:
         raise AssertionError(
             f"the measuring child exited with status {os.WEXITSTATUS(wait_status)} and no result"
