@@ -84,3 +84,15 @@ def test_the_literal_scan_would_catch_each_kind_of_literal() -> None:
     assert PARTITION_NAME.match("aws-cn")
     assert not REGION.search("${AWS::Region}")
     assert not ACCOUNT.search("52428800")
+
+
+def test_every_checkov_skip_carries_a_written_reason(template: dict[str, Any]) -> None:
+    skips = [
+        (name, skip)
+        for name, spec in template["Resources"].items()
+        for skip in spec.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert skips, "the template documents its checkov skips in resource Metadata"
+    for name, skip in skips:
+        assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), name
+        assert len(skip.get("comment", "").split()) >= 8, f"{name} skips {skip['id']} without a reason"
