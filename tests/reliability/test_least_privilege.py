@@ -31,7 +31,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
 
-from fixtures.event_cases import REGION, body_for, photo
+from fixtures.event_cases import REGION, body_for, photo, s3_record
+from handler.constants import DEFAULT_MAX_RECEIVE_COUNT
 from handler.errors import ErrorType
 from harness.outputs import StackOutput
 
@@ -220,6 +221,29 @@ def test_the_pipeline_works_with_exactly_the_role_policy(deployed: Deployed) -> 
     assert failed == []
     assert renditions == ["large/albums/ok.jpg", "thumbnail/albums/ok.jpg"]
     assert [(n["key"], n["errorType"]) for n in notes] == [("albums/not-a-photo.jpg", ErrorType.NOT_AN_IMAGE)]
+
+
+def test_a_record_for_a_bucket_the_role_cannot_read_ends_notified_in_the_dlq(deployed: Deployed) -> None:
+    """A misrouted or forged record naming another bucket: IAM refuses the read (AccessDenied), which the
+    handler treats as a deployment fault worth retrying, so the record is retried and, at its last receive,
+    notified as RetriesExhausted and left to the DLQ. (Without IAM, moto answers NoSuchBucket: a skip.)"""
+
+    def scenario() -> tuple[list[str], list[str], list[dict[str, Any]]]:
+        world = _world(deployed)
+        body = json.dumps({"Records": [s3_record(bucket=ARTIFACTS, key="code.zip", size=100)]})
+        first = world.invoke(world.sqs_event([("foreign", body)], receive_count=1), deps=world.dependencies())
+        last = world.invoke(
+            world.sqs_event([("foreign", body)], receive_count=DEFAULT_MAX_RECEIVE_COUNT),
+            deps=world.dependencies(),
+        )
+        return first.failed_ids, last.failed_ids, world.notifications()
+
+    first, last, notes = _enforced(scenario)
+
+    assert first == last == ["foreign"]
+    assert [(n["bucket"], n["key"], n["errorType"]) for n in notes] == [
+        (ARTIFACTS, "code.zip", ErrorType.RETRIES_EXHAUSTED)
+    ]
 
 
 Probe = Callable[[boto3.Session, Deployed], Any]
