@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 import zipfile
@@ -248,18 +249,27 @@ def _wheel_cache(
     marker = folder / ".complete"
     if marker.exists():
         return folder, True
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    _pip(
-        ["download", "--quiet", "--dest", str(partial), *_platform_args(spec, machine), *requirements],
-        isolated=False,
-    )
-    (partial / ".complete").write_text(
-        json.dumps({"requirements": list(requirements)}) + "\n", encoding="utf-8"
-    )
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
+    # Several builds may share the cache at once (tests, the local stack, nox): each downloads into its own
+    # folder and the first to finish publishes it by rename; the others use that one.
+    cache_root.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f"{folder.name}.partial-", dir=cache_root))
+    try:
+        _pip(
+            ["download", "--quiet", "--dest", str(partial), *_platform_args(spec, machine), *requirements],
+            isolated=False,
+        )
+        (partial / ".complete").write_text(
+            json.dumps({"requirements": list(requirements)}) + "\n", encoding="utf-8"
+        )
+        if not marker.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a folder without its marker is an interrupted one
+            try:
+                partial.rename(folder)
+            except OSError:
+                if not marker.exists():
+                    raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     return folder, False
 
 
@@ -301,7 +311,10 @@ def _installed_distributions(staging: Path) -> dict[str, str]:
 
 def write_reproducible_zip(files: Mapping[str, Path], destination: Path) -> None:
     """Sorted entries, 1980-01-01 timestamps, mode 0644, level-6 deflate: the bytes depend on content only."""
-    temporary = destination.with_name(destination.name + ".tmp")
+    handle, name = tempfile.mkstemp(prefix=destination.name + ".", suffix=".tmp", dir=destination.parent)
+    os.close(handle)
+    temporary = Path(name)
+    temporary.chmod(0o644)
     with zipfile.ZipFile(temporary, "w") as archive:
         for name in sorted(files):
             info = zipfile.ZipInfo(name, date_time=ZIP_TIMESTAMP)
@@ -355,9 +368,44 @@ def build_package(
         wheels, cache_hit = _wheel_cache(
             (wheel_cache or out_dir / "wheels").resolve(), spec, machine, requirements
         )
-    staging = out_dir / "stage" / f"{runtime}-{architecture}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    (out_dir / "stage").mkdir(exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{runtime}-{architecture}-", dir=out_dir / "stage"))
+    try:
+        return _build_from_wheels(
+            spec=spec,
+            machine=machine,
+            runtime=runtime,
+            architecture=architecture,
+            requirements=requirements,
+            wheels=wheels,
+            cache_hit=cache_hit,
+            staging=staging,
+            out_dir=out_dir,
+            handler_dir=handler_dir,
+            console=console,
+            notes=notes,
+            started=started,
+        )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build_from_wheels(
+    *,
+    spec: RuntimeSpec,
+    machine: str,
+    runtime: str,
+    architecture: str,
+    requirements: tuple[str, ...],
+    wheels: Path,
+    cache_hit: bool,
+    staging: Path,
+    out_dir: Path,
+    handler_dir: Path,
+    console: Console,
+    notes: list[str],
+    started: float,
+) -> PackageResult:
     with console.status(f"installing {len(requirements)} requirements for {runtime}/{architecture}"):
         _pip(
             [
