@@ -54,6 +54,17 @@ def test_every_default_satisfies_its_own_constraint(template: dict[str, Any], na
         assert re.fullmatch(spec["AllowedPattern"], default)
 
 
+@pytest.mark.parametrize("name", sorted(CONTRACT_PARAMETERS))
+def test_the_constraint_description_names_what_is_allowed(template: dict[str, Any], name: str) -> None:
+    spec = template["Parameters"][name]
+    description = spec["ConstraintDescription"]
+    named = [*spec.get("AllowedValues", []), *(spec[key] for key in ("MinValue", "MaxValue") if key in spec)]
+    missing = [
+        value for value in named if not re.search(rf"(?<![\d.]){re.escape(str(value))}(?![\d])", description)
+    ]
+    assert missing == [], f"{name}: {description!r} does not name {missing}"
+
+
 def test_the_console_groups_show_every_parameter_once(template: dict[str, Any]) -> None:
     interface = template["Metadata"]["AWS::CloudFormation::Interface"]
     grouped = [name for group in interface["ParameterGroups"] for name in group["Parameters"]]
