@@ -305,6 +305,7 @@ def deploy(
     with console.status(f"uploading {package_path.name} to s3://{bucket}/{artifact.key}"):
         _upload(s3, package_path, artifact, "application/zip")
 
+    uploads = [artifact]
     try:
         return _deploy_stack(
             client=client,
@@ -316,12 +317,14 @@ def deploy(
             parameters={**parameters, "CodeS3Bucket": bucket, "CodeS3Key": artifact.key},
             existing=existing,
             artifact=artifact,
+            uploads=uploads,
             region=region,
             poll_seconds=poll,
             timeout_seconds=timeout_seconds,
         )
     except Exception:  # not KeyboardInterrupt: a stack still deploying may be reading the artifact
-        _remove(s3, artifact, console)
+        for upload in uploads:
+            _remove(s3, upload, console)
         raise
 
 
@@ -336,10 +339,12 @@ def _deploy_stack(
     parameters: Mapping[str, str],
     existing: dict[str, Any] | None,
     artifact: _Artifact,
+    uploads: list[_Artifact],
     region: str,
     poll_seconds: float,
     timeout_seconds: float,
 ) -> DeployResult:
+    """Everything after the upload; what it uploads itself goes on `uploads` so a failure removes it."""
     artifact_uri = f"s3://{artifact.bucket}/{artifact.key}"
     if existing is not None and existing["StackStatus"] in DEAD_STATUSES:
         console.print(
@@ -362,14 +367,13 @@ def _deploy_stack(
     template_body = template_path.read_text(encoding="utf-8")
     template_source: dict[str, str]
     if len(template_body.encode()) > TEMPLATE_BODY_LIMIT:
-        digest = sha256_file(template_path)
-        key = f"{TEMPLATE_PREFIX}/{digest}.json"
-        s3.put_object(
-            Bucket=artifact.bucket, Key=key, Body=template_body.encode(), ServerSideEncryption="AES256"
-        )
-        template_source = {"TemplateURL": f"https://{artifact.bucket}.s3.{region}.amazonaws.com/{key}"}
+        stored = _Artifact(bucket=artifact.bucket, key=f"{TEMPLATE_PREFIX}/{sha256_file(template_path)}.json")
+        _upload(s3, template_path, stored, "application/json")
+        uploads.append(stored)
+        template_source = {"TemplateURL": f"https://{stored.bucket}.s3.{region}.amazonaws.com/{stored.key}"}
     else:
         template_source = {"TemplateBody": template_body}
+    change_set_parameters: Any = _change_set_parameters(parameters, template, None if creating else existing)
 
     started = datetime.now(UTC)
     name = f"photopipe-{started:%Y%m%d%H%M%S}-{artifact.key.rsplit('/', 1)[-1][:8]}"
@@ -378,7 +382,7 @@ def _deploy_stack(
             StackName=stack_name,
             ChangeSetName=name,
             ChangeSetType=change_set_type,
-            Parameters=_change_set_parameters(parameters, template, None if creating else existing),  # type: ignore[arg-type]
+            Parameters=change_set_parameters,
             Capabilities=CAPABILITIES,  # type: ignore[arg-type]
             Description=f"photopipe deploy of {artifact_uri}",
             **template_source,  # type: ignore[arg-type]

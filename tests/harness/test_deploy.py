@@ -282,7 +282,7 @@ def test_a_stack_left_in_rollback_complete_is_deleted_and_created_again(
     assert cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]["StackId"] != first_id
 
 
-def test_a_create_the_endpoint_rejects_while_executing_leaves_no_stack_and_no_artifact(
+def test_a_create_the_endpoint_rejects_while_executing_leaves_no_stack_and_nothing_uploaded(
     session: boto3.Session, package: Path, tmp_path: Path
 ) -> None:
     template = json.loads(MINI_TEMPLATE.read_text())
@@ -290,6 +290,7 @@ def test_a_create_the_endpoint_rejects_while_executing_leaves_no_stack_and_no_ar
         "deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
         "maxReceiveCount": "five",
     }
+    template["Metadata"] = {"Padding": "x" * TEMPLATE_BODY_LIMIT}  # so the template is uploaded too
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps(template))
 
