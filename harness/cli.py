@@ -12,7 +12,7 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -146,7 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument(
         "--param", action="append", default=[], metavar="KEY=VALUE", help="template parameter (repeatable)"
     )
-    deploy.add_argument("--package", type=Path, help="deploy this zip instead of building one")
+    deploy.add_argument(
+        "--package",
+        type=Path,
+        help="deploy this zip instead of building one (built for --runtime/--architecture)",
+    )
     deploy.add_argument(
         "--artifact-bucket", help="bucket for the zip (default photopipe-artifacts-ACCOUNT-REGION)"
     )
@@ -256,8 +260,11 @@ def cmd_package(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _resolve_package_target(args: argparse.Namespace, parameters: dict[str, str]) -> tuple[str, str]:
-    """The zip and the stack must agree on runtime and architecture; --runtime and --param Runtime too."""
+def _resolve_package_target(
+    args: argparse.Namespace, parameters: dict[str, str], previous: Mapping[str, str]
+) -> tuple[str, str]:
+    """The zip and the stack must agree on runtime and architecture; --runtime and --param Runtime too.
+    Unless told otherwise an update keeps the stack's runtime and architecture, as its other parameters."""
     template = load_template(args.template)
     declared = template.get("Parameters", {})
     chosen: list[str] = []
@@ -267,13 +274,26 @@ def _resolve_package_target(args: argparse.Namespace, parameters: dict[str, str]
     ):
         flag = getattr(args, option)
         given = parameters.get(name)
-        if flag and given and flag != given:
-            raise UsageError(f"--{option} {flag} contradicts --param {name}={given}")
-        value = flag or given or str(declared.get(name, {}).get("Default", fallback))
+        value = flag or given or previous.get(name) or str(declared.get(name, {}).get("Default", fallback))
         if name in declared:
             parameters[name] = value
         chosen.append(value)
     return chosen[0], chosen[1]
+
+
+def _check_contradictions(args: argparse.Namespace, parameters: Mapping[str, str]) -> None:
+    for option, name in (("runtime", "Runtime"), ("architecture", "Architecture")):
+        flag, given = getattr(args, option), parameters.get(name)
+        if flag and given and flag != given:
+            raise UsageError(f"--{option} {flag} contradicts --param {name}={given}")
+
+
+def _deployed_parameters(session: boto3.Session, args: argparse.Namespace) -> dict[str, str]:
+    from harness.stack import describe_stack
+
+    stack = describe_stack(session.client("cloudformation"), args.stack_name)
+    items = stack.get("Parameters", []) if stack else []
+    return {item["ParameterKey"]: item.get("ParameterValue", "") for item in items or []}
 
 
 def cmd_deploy(args: argparse.Namespace, console: Console) -> int:
@@ -284,9 +304,10 @@ def cmd_deploy(args: argparse.Namespace, console: Console) -> int:
         if "NotificationEmail" in parameters and parameters["NotificationEmail"] != args.email:
             raise UsageError("--email contradicts --param NotificationEmail")
         parameters["NotificationEmail"] = args.email
-    runtime, architecture = _resolve_package_target(args, parameters)
-    _check_python311(args, runtime)
+    _check_contradictions(args, parameters)
     session = _session(args)
+    runtime, architecture = _resolve_package_target(args, parameters, _deployed_parameters(session, args))
+    _check_python311(args, runtime)
     # Refuse bad input before the (slow) build, not only before the upload.
     placeholder = args.package or Path(__file__)
     validate_inputs(

@@ -208,3 +208,20 @@ def test_metrics_json_reports_the_handler_counts_of_the_stack(
         m["value"] for m in report["metrics"] if m["metric"] == "ProcessedImages" and m["stat"] == "Sum"
     ]
     assert processed == [4]
+
+
+def test_an_update_without_runtime_flags_keeps_the_deployed_runtime_and_architecture(
+    capsys: pytest.CaptureFixture[str], session: boto3.Session, package: Path
+) -> None:
+    common = ["deploy", "--stack-name", "pics", "--region", REGION, "--template", str(MINI_TEMPLATE)]
+    main([*common, "--package", str(package), "--runtime", "python3.12", "--architecture", "x86_64"])
+
+    main([*common, "--package", str(package), "--param", "MemorySize=512"])
+
+    stack = session.client("cloudformation").describe_stacks(StackName="pics")["Stacks"][0]
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert (values["Runtime"], values["Architecture"], values["MemorySize"]) == (
+        "python3.12",
+        "x86_64",
+        "512",
+    )
