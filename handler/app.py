@@ -39,6 +39,8 @@ Outcome = Literal["processed", "rejected", "skipped", "transient"]
 CONNECT_TIMEOUT_S = 3
 READ_TIMEOUT_S = 20
 MAX_ATTEMPTS = 3
+# A record is only started with this much of the invocation's time left (a 24 MP photo takes well under 1 s).
+MIN_REMAINING_MS = 3000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,8 @@ class Dependencies:
 
 _settings: Settings | None = None
 _deps: Dependencies | None = None
-_observability: Observability | None = None
+# One per service and namespace, built on first use (the settings name both).
+_observability: dict[tuple[str, str], Observability] = {}
 
 
 def default_dependencies() -> Dependencies:
@@ -60,7 +63,7 @@ def default_dependencies() -> Dependencies:
     config = Config(
         connect_timeout=CONNECT_TIMEOUT_S,
         read_timeout=READ_TIMEOUT_S,
-        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         tcp_keepalive=True,
     )
     session = boto3.session.Session()
@@ -95,6 +98,13 @@ def process_event(event: Any, context: Any, settings: Settings, deps: Dependenci
         if is_sqs_event(event):
             failures = []
             for message in parse_sqs_event(event):
+                if _out_of_time(context):
+                    # Handing the rest back now beats a timeout, which would redeliver the whole batch.
+                    obs.logger.warning(
+                        "too little time left; record handed back", extra={"id": message.message_id}
+                    )
+                    failures.append({"itemIdentifier": message.message_id})
+                    continue
                 obs.correlate(message_id=message.message_id)
                 outcome = pipeline.handle_message(message.body, message.receive_count, message.message_id)
                 if outcome == "transient":
@@ -114,14 +124,16 @@ def process_event(event: Any, context: Any, settings: Settings, deps: Dependenci
         obs.flush()
 
 
+def _out_of_time(context: Any) -> bool:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return callable(remaining) and int(remaining()) < MIN_REMAINING_MS
+
+
 def _observability_for(settings: Settings) -> Observability:
-    global _observability
-    if _observability is None or (_observability.service, _observability.namespace) != (
-        settings.service_name,
-        settings.metrics_namespace,
-    ):
-        _observability = Observability(settings)
-    return _observability
+    key = (settings.service_name, settings.metrics_namespace)
+    if key not in _observability:
+        _observability[key] = Observability(settings)
+    return _observability[key]
 
 
 class Pipeline:

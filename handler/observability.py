@@ -29,11 +29,22 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+_LOGGERS: dict[str, Logger] = {}
+
+
+def _logger(service: str) -> Logger:
+    """One Powertools Logger per service: Powertools keeps one logging.Logger per service name, and a second
+    Powertools Logger for it would find it already set up, without a formatter of its own."""
+    if service not in _LOGGERS:
+        _LOGGERS[service] = Logger(service=service, logger_handler=_StdoutHandler(), use_rfc3339=True)
+    return _LOGGERS[service]
+
+
 class Observability:
     def __init__(self, settings: Settings) -> None:
         self.service = settings.service_name
         self.namespace = settings.metrics_namespace
-        self.logger = Logger(service=self.service, logger_handler=_StdoutHandler(), use_rfc3339=True)
+        self.logger = _logger(self.service)
         self.metrics = Metrics(service=self.service, namespace=self.namespace)
         self._pending = False
 

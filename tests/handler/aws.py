@@ -60,12 +60,22 @@ class Result:
         return values
 
 
+_SESSION: list[boto3.session.Session] = []
+
+
+def session() -> boto3.session.Session:
+    """One session for every test: it caches the service models, which otherwise cost most of a test."""
+    if not _SESSION:
+        _SESSION.append(boto3.session.Session(region_name=REGION))
+    return _SESSION[0]
+
+
 class World:
     def __init__(self, capsys: pytest.CaptureFixture[str], **env: str) -> None:
         self.capsys = capsys
-        self.s3 = boto3.client("s3", region_name=REGION)
-        self.sns = boto3.client("sns", region_name=REGION)
-        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.s3 = session().client("s3")
+        self.sns = session().client("sns")
+        self.sqs = session().client("sqs")
         self.s3.create_bucket(Bucket=UPLOADS)
         self.s3.put_bucket_versioning(Bucket=UPLOADS, VersioningConfiguration={"Status": "Enabled"})
         self.s3.create_bucket(Bucket=PROCESSED)
@@ -136,8 +146,8 @@ class World:
 
     # ------------------------------------------------------------------ running
     def deps(self, *faults: Callable[[Any], None]) -> Dependencies:
-        s3 = boto3.client("s3", region_name=REGION, config=ONE_ATTEMPT)
-        sns = boto3.client("sns", region_name=REGION, config=ONE_ATTEMPT)
+        s3 = session().client("s3", config=ONE_ATTEMPT)
+        sns = session().client("sns", config=ONE_ATTEMPT)
         for fault in faults:
             fault(s3)
             fault(sns)

@@ -13,6 +13,13 @@ import pytest
 from moto import mock_aws
 
 from fixtures.generate import FIXTURES, Fixture, fixture_bytes
+from handler.app import (
+    CONNECT_TIMEOUT_S,
+    MAX_ATTEMPTS,
+    READ_TIMEOUT_S,
+    default_dependencies,
+    process_event,
+)
 from handler.constants import (
     ERROR_TYPE_DIMENSION,
     LARGE_RENDITION,
@@ -26,7 +33,7 @@ from handler.errors import ErrorType
 from handler.keys import rendition_key
 from handler.storage import CACHE_CONTROL
 
-from .aws import PROCESSED, SERVICE, UPLOADS, World
+from .aws import PROCESSED, SERVICE, UPLOADS, Context, World
 from .conftest import decode
 from .faults import KINDS, Counter, Fault
 
@@ -379,3 +386,24 @@ def test_a_bad_setting_fails_the_cold_start_with_its_name_and_value() -> None:
     )
     assert out.returncode != 0
     assert "ConfigError: MAX_WIDTH='wide' is not allowed" in out.stderr
+
+
+def test_records_are_handed_back_when_the_invocation_is_nearly_out_of_time(world: World) -> None:
+    upload = world.put("a/photo.jpg", fixture_bytes(PHOTO))
+    context = Context("req-late")
+    context.get_remaining_time_in_millis = lambda: 1000  # type: ignore[attr-defined]
+    event = world.sqs_event(("m-1", world.body(upload)), ("m-2", world.body(upload)))
+
+    response = process_event(event, context, world.settings, world.deps())
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]}
+    assert world.renditions() == {}
+
+
+def test_default_clients_have_explicit_timeouts_and_standard_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    deps = default_dependencies()
+    for client in (deps.s3, deps.sns):
+        config = client.meta.config
+        assert (config.connect_timeout, config.read_timeout) == (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+        assert (config.retries["mode"], config.retries["total_max_attempts"]) == ("standard", MAX_ATTEMPTS)
