@@ -193,10 +193,9 @@ def _add_local_arguments(parser: argparse.ArgumentParser) -> None:
     """The local stack owns its options; imported lazily so the rest of the CLI never depends on it."""
     try:
         command = importlib.import_module(LOCAL_COMMAND_MODULE)
-    except ImportError as exc:
-        parser.set_defaults(local_unavailable=str(exc))
-        return
-    command.add_arguments(parser)
+        command.add_arguments(parser)
+    except Exception as exc:  # a broken local stack must not take package/deploy/destroy down with it
+        parser.set_defaults(local_unavailable=f"{type(exc).__name__}: {exc}")
 
 
 def _endpoint(args: argparse.Namespace) -> str | None:

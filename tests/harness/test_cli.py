@@ -225,3 +225,13 @@ def test_an_update_without_runtime_flags_keeps_the_deployed_runtime_and_architec
         "x86_64",
         "512",
     )
+
+
+def test_without_a_usable_local_stack_local_fails_alone_and_says_why(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("harness.cli.LOCAL_COMMAND_MODULE", "harness.no_such_local_stack")
+
+    assert main(["local"]) == 1
+    assert "the local stack is not available" in capsys.readouterr().out
+    assert "choose from" in _refused(capsys, "package", "--runtime", "python2.7")
