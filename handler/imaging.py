@@ -117,7 +117,9 @@ def make_renditions(
             raise
     if work is not img:
         img.close()  # frees the decoded full-size pixels as soon as a converted copy exists
-    return _render(work, specs, targets, stored_largest, orientation, icc, output)
+    del img
+    # Handed over in a list that _render empties, so the full-size image dies with its first resize.
+    return _render([work], specs, targets, stored_largest, orientation, icc, output)
 
 
 def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
@@ -127,7 +129,7 @@ def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
 
 
 def _render(
-    work: Image.Image,
+    holder: list[Image.Image],
     specs: Sequence[RenditionSpec],
     targets: dict[str, tuple[int, int]],
     stored_largest: tuple[int, int],
@@ -135,10 +137,12 @@ def _render(
     icc: object,
     output: OutputSpec,
 ) -> list[Rendition]:
+    work = holder.pop()
     premultiplied = work.mode in ("LA", "RGBA")
     if premultiplied:  # resampling straight alpha bleeds the colour of transparent pixels into the edges
         work = work.convert("RGBa" if work.mode == "RGBA" else "La")
     base = _resize(work, stored_largest)
+    del work
     if premultiplied:
         base = base.convert("RGBA" if base.mode == "RGBa" else "LA")
     base = _to_srgb(base, icc if isinstance(icc, bytes) else None)
