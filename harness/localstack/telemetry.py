@@ -1,0 +1,160 @@
+"""What CloudWatch does with a Lambda function's output, done against moto: stdout lines into the function's
+log group, EMF lines into metrics, and the AWS/Lambda metrics of every invocation.
+
+Shipping runs on a thread of its own so an invocation never waits for CloudWatch (as on Lambda).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import boto3
+
+LAMBDA_NAMESPACE: Final = "AWS/Lambda"
+PUT_METRIC_LIMIT: Final = 1000
+LOG_BATCH_LIMIT: Final = 10_000
+
+
+@dataclass(frozen=True)
+class LogLine:
+    timestamp_ms: int
+    message: str
+
+
+def emf_metric_data(document: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """PutMetricData entries per namespace for one EMF document, as CloudWatch Logs extracts them: one metric
+    per (metric, dimension set), dimension values and metric values read from the document's root."""
+    directive = document.get("_aws")
+    if not isinstance(directive, dict):
+        return {}
+    stamp = datetime.fromtimestamp(int(directive.get("Timestamp", 0)) / 1000, tz=UTC)
+    by_namespace: dict[str, list[dict[str, Any]]] = {}
+    for block in directive.get("CloudWatchMetrics", []):
+        namespace = block.get("Namespace", "aws-embedded-metrics")
+        dimension_sets = block.get("Dimensions") or [[]]
+        for metric in block.get("Metrics", []):
+            name = metric["Name"]
+            if name not in document:
+                continue
+            raw = document[name]
+            values = [float(v) for v in (raw if isinstance(raw, list) else [raw])]
+            for dimension_set in dimension_sets:
+                if any(key not in document for key in dimension_set):
+                    continue
+                entry: dict[str, Any] = {
+                    "MetricName": name,
+                    "Dimensions": [{"Name": key, "Value": str(document[key])} for key in dimension_set],
+                    "Timestamp": stamp,
+                    "Values": values,
+                    "Unit": metric.get("Unit", "None"),
+                }
+                if metric.get("StorageResolution") == 1:
+                    entry["StorageResolution"] = 1
+                by_namespace.setdefault(namespace, []).append(entry)
+    return by_namespace
+
+
+def parse_emf(line: str) -> dict[str, list[dict[str, Any]]]:
+    text = line.strip()
+    if not (text.startswith("{") and '"_aws"' in text):
+        return {}
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return {}
+    return emf_metric_data(document) if isinstance(document, dict) else {}
+
+
+def lambda_metric_data(
+    function_name: str, *, duration_ms: float, error: bool, concurrent: int, when: datetime
+) -> list[dict[str, Any]]:
+    dimensions = [{"Name": "FunctionName", "Value": function_name}]
+    return [
+        {"MetricName": name, "Dimensions": dimensions, "Timestamp": when, "Value": value, "Unit": unit}
+        for name, value, unit in (
+            ("Invocations", 1.0, "Count"),
+            ("Errors", 1.0 if error else 0.0, "Count"),
+            ("Duration", duration_ms, "Milliseconds"),
+            ("Throttles", 0.0, "Count"),
+            ("ConcurrentExecutions", float(concurrent), "Count"),
+        )
+    ]
+
+
+class Shipper:
+    """A background thread that writes log events and metric data to the moto server."""
+
+    def __init__(self, session: boto3.Session, log_group: str) -> None:
+        self.logs: Any = session.client("logs")
+        self.cloudwatch: Any = session.client("cloudwatch")
+        self.log_group = log_group
+        self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="telemetry", daemon=True)
+        self._streams: set[str] = set()
+        self.failures = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until everything queued so far is written (tests read metrics right after)."""
+        done = threading.Event()
+        self._queue.put(("barrier", done))
+        done.wait(timeout)
+
+    def logs_and_metrics(self, stream: str, lines: Sequence[LogLine]) -> None:
+        self._queue.put(("logs", (stream, list(lines))))
+        for line in lines:
+            for namespace, data in parse_emf(line.message).items():
+                self._queue.put(("metrics", (namespace, data)))
+
+    def metrics(self, namespace: str, data: Iterable[dict[str, Any]]) -> None:
+        self._queue.put(("metrics", (namespace, list(data))))
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            kind, payload = item
+            try:
+                if kind == "barrier":
+                    payload.set()
+                elif kind == "logs":
+                    self._put_logs(*payload)
+                else:
+                    self._put_metrics(*payload)
+            except Exception:  # telemetry must never stop the function; counted and visible in worker stats
+                self.failures += 1
+
+    def _put_logs(self, stream: str, lines: list[LogLine]) -> None:
+        if not lines:
+            return
+        if stream not in self._streams:
+            with contextlib.suppress(self.logs.exceptions.ResourceAlreadyExistsException):
+                self.logs.create_log_stream(logGroupName=self.log_group, logStreamName=stream)
+            self._streams.add(stream)
+        events = [{"timestamp": line.timestamp_ms, "message": line.message} for line in lines]
+        for start in range(0, len(events), LOG_BATCH_LIMIT):
+            self.logs.put_log_events(
+                logGroupName=self.log_group,
+                logStreamName=stream,
+                logEvents=events[start : start + LOG_BATCH_LIMIT],
+            )
+
+    def _put_metrics(self, namespace: str, data: list[dict[str, Any]]) -> None:
+        for start in range(0, len(data), PUT_METRIC_LIMIT):
+            self.cloudwatch.put_metric_data(
+                Namespace=namespace, MetricData=data[start : start + PUT_METRIC_LIMIT]
+            )
