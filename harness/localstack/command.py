@@ -1,0 +1,167 @@
+"""`python -m harness local`: run the embedded local stack until Ctrl-C (or SIGTERM), or `--explain` it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.localstack.coverage import NOT_EMULATED, rows
+from harness.localstack.stack import DEFAULT_STACK_NAME, LocalStack
+from harness.params import InvalidInputError, load_template, parse_assignments, validate_stack_name
+
+
+def _stack_name(value: str) -> str:
+    try:
+        return validate_stack_name(value)
+    except InvalidInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r}: a TCP port from 0 (any free port) to 65535")
+    return int(value)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port", type=_port, default=5000, help="moto server port on 127.0.0.1 (0 = free port)"
+    )
+    parser.add_argument(
+        "--stack-name", type=_stack_name, default=DEFAULT_STACK_NAME, help=f"default {DEFAULT_STACK_NAME}"
+    )
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE", help="template parameter (repeatable)"
+    )
+    parser.add_argument("--workdir", type=Path, default=Path("build/local"), help="default build/local")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="print what the local stack emulates and what it does not, and exit",
+    )
+
+
+def coverage_table() -> Table:
+    table = Table(title="template/template.json on the local stack", title_justify="left")
+    for column in ("resource", "property", "how", "detail"):
+        table.add_column(column, overflow="fold")
+    for row in rows(load_template()):
+        decision = row.decision
+        how = decision.how if decision else "UNDECIDED"
+        style = "red" if how in (NOT_EMULATED, "UNDECIDED") else None
+        table.add_row(
+            row.logical_id if not row.property else "",
+            row.property or f"({row.resource_type})",
+            how,
+            decision.detail if decision else "",
+            style=style,
+        )
+    return table
+
+
+def explain(console: Console, as_json: bool) -> int:
+    if as_json:
+        data = [
+            {
+                "logical_id": row.logical_id,
+                "type": row.resource_type,
+                "property": row.property,
+                "how": row.decision.how if row.decision else None,
+                "detail": row.decision.detail if row.decision else None,
+            }
+            for row in rows(load_template())
+        ]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        console.print(coverage_table())
+        console.print(
+            "moto = honoured by moto's CloudFormation; wiring = applied by the local stack through the AWS "
+            "APIs after the deploy; runtime = honoured by the local Lambda runtime."
+        )
+    return 0
+
+
+def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int:
+    as_json = bool(getattr(args, "json", False))
+    console = Console(stderr=as_json)
+    if args.explain:
+        return explain(console, as_json)
+    parameters = parse_assignments(args.param)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+    stop = stop or threading.Event()
+    try:
+        with LocalStack(
+            port=args.port,
+            stack_name=args.stack_name,
+            parameters=parameters,
+            workdir=args.workdir,
+            console=Console(stderr=True),
+        ) as stack:
+            _announce(stack, console, as_json)
+            while not stop.wait(0.5):
+                pass
+    except KeyboardInterrupt:
+        console.print("stopped: workers, pollers and the moto server are down")
+    return 0
+
+
+def _announce(stack: LocalStack, console: Console, as_json: bool) -> None:
+    report = stack.report
+    info: dict[str, Any] = {
+        "endpoint_url": stack.endpoint_url,
+        "region": stack.region,
+        "stack_name": stack.stack_name,
+        "outputs": stack.outputs,
+        "interpreter": str(report.interpreter.path) if report.interpreter else None,
+        "interpreter_note": report.interpreter.note if report.interpreter else "",
+        "startup_seconds": round(report.timings.total_s, 2),
+        "not_applied": report.wiring.notes,
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(info, indent=2) + "\n")
+        sys.stdout.flush()
+        return
+    table = Table(
+        title=f"{stack.stack_name} on {stack.endpoint_url}", title_justify="left", show_header=False
+    )
+    table.add_column("name")
+    table.add_column("value", overflow="fold")
+    for key, value in sorted(stack.outputs.items()):
+        table.add_row(key, value)
+    console.print(table)
+    for note in report.wiring.notes:
+        console.print(f"[yellow]not applied:[/yellow] {note}")
+    if report.interpreter is not None:
+        console.print(f"function runs under {report.interpreter.path} {report.interpreter.note}")
+    console.print(
+        f"ready in {report.timings.total_s:.1f} s. Point any AWS client here with "
+        f"[bold]AWS_ENDPOINT_URL={stack.endpoint_url} AWS_REGION={stack.region} "
+        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing[/bold]; `--explain` lists what is emulated. "
+        "Ctrl-C stops everything."
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.localstack.command")
+    add_arguments(parser)
+    parser.add_argument("--json", action="store_true")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
