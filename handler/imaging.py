@@ -102,15 +102,16 @@ def make_renditions(
                     ErrorType.TOO_MANY_PIXELS,
                     f"{width}x{height} is {width * height:,} pixels, over the limit of {max_pixels:,}",
                 )
-            orientation = _orientation(img)
-            displayed = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
-            targets = {spec.name: fit(displayed, (spec.width, spec.height)) for spec in specs}
-            largest = max(targets.values(), key=lambda size: size[0] * size[1])
-            stored_largest = (largest[1], largest[0]) if orientation in (5, 6, 7, 8) else largest
             icc = img.info.get("icc_profile")
-            if img.format in _JPEG_FORMATS:
+            if img.format in _JPEG_FORMATS:  # the DCT scale is chosen before decoding, from the header
+                orientation = _orientation(img)
+                targets, stored_largest = _plan(specs, (width, height), orientation)
                 img.draft(None, stored_largest)
-            _load(img, data)
+                _load(img, data)
+            else:  # some decoders apply orientation themselves: what is left to do is known after loading
+                _load(img, data)
+                orientation = _orientation(img)
+                targets, stored_largest = _plan(specs, img.size, orientation)
             work = _normalise_mode(img)
         except BaseException:
             img.close()
@@ -120,6 +121,17 @@ def make_renditions(
     del img
     # Handed over in a list that _render empties, so the full-size image dies with its first resize.
     return _render([work], specs, targets, stored_largest, orientation, icc, output)
+
+
+def _plan(
+    specs: Sequence[RenditionSpec], stored: tuple[int, int], orientation: int
+) -> tuple[dict[str, tuple[int, int]], tuple[int, int]]:
+    """Each rendition's displayed size, and the largest one's size in stored (pre-orientation) pixels."""
+    turned = orientation in (5, 6, 7, 8)
+    displayed = (stored[1], stored[0]) if turned else stored
+    targets = {spec.name: fit(displayed, (spec.width, spec.height)) for spec in specs}
+    largest = max(targets.values(), key=lambda size: size[0] * size[1])
+    return targets, ((largest[1], largest[0]) if turned else largest)
 
 
 def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
@@ -197,12 +209,18 @@ def _load(img: Image.Image, data: bytes) -> None:
 
 
 def _orientation(img: Image.Image) -> int:
-    """The EXIF orientation still to apply. Pillow (>= 13) turns TIFFs itself while loading and libheif
-    applies HEIF transforms on decode, so for those nothing is left to do."""
-    if img.format in ("TIFF", "HEIF"):
+    """The EXIF orientation still to apply to the decoded pixels.
+
+    libheif applies HEIF transforms while decoding. Pillow >= 13 turns a TIFF while loading and then drops
+    the tag from `tag_v2` (older Pillow leaves both to us), so for TIFF the loaded tags say what is left.
+    """
+    if img.format == "HEIF":
         return 1
     try:
-        value = img.getexif().get(_ORIENTATION_TAG, 1)
+        if img.format == "TIFF":
+            value = getattr(img, "tag_v2", {}).get(_ORIENTATION_TAG, 1)
+        else:
+            value = img.getexif().get(_ORIENTATION_TAG, 1)
     except Exception:  # a broken EXIF block must not reject a photo that decodes
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1

@@ -259,3 +259,15 @@ def test_bad_bytes_get_the_error_type_that_explains_them(data: bytes, error_type
     with pytest.raises(PermanentError) as caught:
         make_renditions(data, SPECS, JPEG, max_pixels=DEFAULT_MAX_PIXELS)
     assert caught.value.error_type == error_type
+
+
+@pytest.mark.parametrize("fmt", ["TIFF", "PNG", "WEBP", "HEIF"])
+def test_orientation_is_applied_exactly_once_in_every_container(fmt: str) -> None:
+    shown = photo(300, 200)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    params: dict[str, object] = {"quality": 90} if fmt in ("WEBP", "HEIF") else {}
+    data = _save(shown.transpose(Image.Transpose.ROTATE_90), fmt, exif=exif.tobytes(), **params)
+    for name, img in render(data).items():
+        assert img.size == fit((300, 200), BOXES[name])
+        assert close_to(img.convert("RGB").getpixel((0, 0)), MARK, 30), f"{fmt} {name}"
