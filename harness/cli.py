@@ -205,7 +205,9 @@ def _endpoint(args: argparse.Namespace) -> str | None:
 def _session(args: argparse.Namespace) -> boto3.Session:
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
-    session = boto3.Session(profile_name=args.profile, region_name=args.region)
+    # botocore reads AWS_DEFAULT_REGION but not AWS_REGION (which other SDKs and the docs use): honour both.
+    region = args.region or os.environ.get("AWS_REGION") or None
+    session = boto3.Session(profile_name=args.profile, region_name=region)
     if session.region_name is None:
         raise UsageError("no region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's)")
     return session

@@ -235,3 +235,13 @@ def test_without_a_usable_local_stack_local_fails_alone_and_says_why(
     assert main(["local"]) == 1
     assert "the local stack is not available" in capsys.readouterr().out
     assert "choose from" in _refused(capsys, "package", "--runtime", "python2.7")
+
+
+def test_the_region_can_come_from_aws_region_alone(
+    capsys: pytest.CaptureFixture[str], session: boto3.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+
+    assert main(["outputs", "--stack-name", "nothing-here"]) == 1
+    assert "does not exist in region eu-west-1" in capsys.readouterr().out
