@@ -7,6 +7,7 @@ inflated), and that switch is a patch of moto's classes, which only works in the
 
 from __future__ import annotations
 
+import urllib.request
 from typing import Any, Final
 
 import boto3
@@ -79,6 +80,14 @@ class MotoServer:
         return self.endpoint_url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        """Forget every resource (moto's state lives in this process and would outlive the server) and stop."""
+        if self._server is None:
+            return
+        try:
+            request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+            with urllib.request.urlopen(request, timeout=10):
+                pass
+        except OSError:
+            pass
+        self._server.stop()
+        self._server = None
