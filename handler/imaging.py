@@ -180,6 +180,9 @@ def _resize(img: Image.Image, size: tuple[int, int], reducing_gap: float = BASE_
     """
     if img.size == size:
         return img
+    factor = img.width // size[0]
+    if factor > 1 and img.size == (size[0] * factor, size[1] * factor) and reducing_gap <= factor:
+        return img.reduce(factor)  # an exact integer ratio: the box filter alone lands on the size
     return img.resize(size, RESAMPLE, reducing_gap=reducing_gap)
 
 
