@@ -1,0 +1,304 @@
+"""The accounting side of a run (master, or the only process): watcher loops, drain, read-back, report.
+
+Kept out of locustfile.py because Locust imports each locustfile under its own module name: anything the
+locustfile and this module share must live here, or it would be imported (and its listeners registered)
+twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import gevent
+from gevent.pool import Pool
+
+from handler.constants import LARGE_RENDITION, THUMBNAIL_RENDITION, EnvVar
+from handler.keys import extension_for, rendition_key
+from harness.outputs import StackOutput
+from loadtests import report
+from loadtests.accounting import Resolution, Upload, account, break_steps, highest_held_rate, timeline
+from loadtests.watcher import Tracker
+
+log = logging.getLogger("photopipe.load")
+# The handler writes the large rendition first and the thumbnail last (handler.app, specs order).
+RENDITIONS = (LARGE_RENDITION, THUMBNAIL_RENDITION)
+CLOUDWATCH_EVERY = 60.0
+
+
+def output_extension(target: Any) -> str:
+    """The function's output format, read from its configuration (JPEG when it cannot be read)."""
+    with contextlib.suppress(Exception):
+        config = target.session.client("lambda").get_function_configuration(
+            FunctionName=target.outputs[StackOutput.FUNCTION_NAME]
+        )
+        return extension_for(config["Environment"]["Variables"].get(EnvVar.OUTPUT_FORMAT, "JPEG"))
+    return extension_for("JPEG")
+
+
+def resolution_event(environment: Any, upload: Upload, resolution: Resolution) -> None:
+    """One E2E request per photo: failed when the outcome is not what the fixture is owed."""
+    failure = None
+    if upload.expected == "processed" and resolution.outcome != "processed":
+        failure = RuntimeError(f"valid photo {resolution.outcome}: {resolution.error_type}")
+    elif upload.expected == "rejected" and resolution.outcome == "processed":
+        failure = RuntimeError("bad file processed")
+    environment.events.request.fire(
+        request_type="E2E",
+        name=resolution.outcome,
+        response_time=max(0.0, (resolution.at - upload.started) * 1000),
+        response_length=upload.size,
+        exception=failure,
+        context={},
+    )
+
+
+def failure_event(environment: Any, upload: Upload, name: str, seconds: float, why: str) -> None:
+    environment.events.request.fire(
+        request_type="E2E",
+        name=name,
+        response_time=seconds * 1000,
+        response_length=upload.size,
+        exception=TimeoutError(why),
+        context={},
+    )
+
+
+def start_tracker(environment: Any, ctx: Any, options: Any) -> Tracker:
+    from botocore.config import Config
+
+    session = ctx.target.session
+    config = Config(max_pool_connections=32, retries={"mode": "standard"})
+    extension = output_extension(ctx.target)
+
+    def keys(source: str) -> list[str]:
+        return [rendition_key(name, source, extension) for name in RENDITIONS]
+
+    def timed_out(upload: Upload) -> None:
+        failure_event(
+            environment,
+            upload,
+            "timeout",
+            options.e2e_timeout,
+            f"{upload.key} neither processed nor rejected within {options.e2e_timeout:.0f} s",
+        )
+
+    tracker = Tracker(
+        s3=session.client("s3", config=config),
+        sqs=session.client("sqs", config=config),
+        sns=session.client("sns", config=config),
+        outputs=ctx.target.outputs,
+        rendition_keys=keys,
+        run_id=options.run_id,
+        timeout=options.e2e_timeout,
+        on_resolved=lambda upload, resolution: resolution_event(environment, upload, resolution),
+        on_timeout=timed_out,
+    )
+    tracker.subscribe_errors()
+    ctx.loops = []
+
+    @environment.events.test_start.add_listener
+    def _start_loops(**_kwargs: Any) -> None:
+        ctx.run_started = time.time()
+        ctx.cloudwatch_during = []
+        ctx.loops = [
+            gevent.spawn(_poll_loop, tracker),
+            gevent.spawn(_error_loop, tracker),
+            gevent.spawn(_snapshot_loop, tracker, ctx),
+            gevent.spawn(_cloudwatch_loop, ctx),
+        ]
+
+    return tracker
+
+
+def _poll_loop(tracker: Tracker) -> None:
+    pool = Pool(16)
+    while True:
+        try:
+            due = tracker.due(time.time())
+            if due:
+                pool.map(tracker.check, due)
+        except Exception:
+            log.exception("rendition poll failed")
+        gevent.sleep(0.1)
+
+
+def _error_loop(tracker: Tracker) -> None:
+    while True:
+        try:
+            tracker.read_errors(wait_seconds=1)
+        except Exception:
+            log.exception("reading error notices failed")
+            gevent.sleep(1)
+
+
+def _snapshot_loop(tracker: Tracker, ctx: Any) -> None:
+    while True:
+        tracker.snapshot(time.time() - ctx.run_started)
+        gevent.sleep(2)
+
+
+def _cloudwatch_loop(ctx: Any) -> None:
+    """CloudWatch during the run: the pipeline's own counts so far, once a minute (they lag on AWS)."""
+    while True:
+        gevent.sleep(CLOUDWATCH_EVERY)
+        with contextlib.suppress(Exception):
+            figures = _cloudwatch(ctx, since=ctx.run_started)
+            ctx.cloudwatch_during.append(
+                {
+                    "t": round(time.time() - ctx.run_started, 1),
+                    **{k: figures.get(k) for k in ("Lambda Invocations Sum", "ProcessedImages Sum")},
+                }
+            )
+
+
+def _cloudwatch(ctx: Any, since: float) -> dict[str, float | None]:
+    from harness.metrics import read_metrics
+
+    result = read_metrics(
+        ctx.target.session,
+        ctx.target.stack_name,
+        start=datetime.fromtimestamp(since, UTC) - timedelta(minutes=1),
+        end=datetime.now(UTC) + timedelta(minutes=1),
+        outputs=ctx.target.outputs,
+    )
+    ctx.cloudwatch_notes = result.notes
+    return {item.label: item.value for item in result.values}
+
+
+def finalize(environment: Any, ctx: Any) -> None:
+    """Stops the loops, reads S3/SQS back once more and reports every photo still unaccounted as lost."""
+    if ctx.finalized or ctx.tracker is None:
+        return
+    ctx.finalized = True
+    for loop in getattr(ctx, "loops", []):
+        loop.kill(block=False)
+    tracker = ctx.tracker
+    options = ctx.options
+    prefixes = [f"{name}/{options.key_prefix}{options.run_id}/" for name in RENDITIONS]
+    tracker.finalize(prefixes)
+    now = time.time()
+    for upload in tracker.pending():
+        failure_event(environment, upload, "lost", now - upload.started, f"{upload.key} unaccounted")
+    ctx.finished = now
+
+
+def write_report(environment: Any, ctx: Any) -> int:
+    """Accounting, CloudWatch after the run, the files; returns the process exit code."""
+    options, tracker, spec = ctx.options, ctx.tracker, ctx.spec
+    uploads = list(tracker.uploads.values())
+    result = account(uploads, tracker.resolutions, p95_threshold_ms=options.p95_ms)
+    start = getattr(ctx, "run_started", min((u.started for u in uploads), default=time.time()))
+    steps = []
+    held = None
+    if spec.name == "break":
+        steps = break_steps(
+            uploads,
+            tracker.resolutions,
+            start=start,
+            step_seconds=spec.break_step,
+            rates=[spec.break_rate(i) for i in range(spec.break_steps)],
+            p95_threshold_ms=options.p95_ms,
+        )
+        held = highest_held_rate(steps)
+        # A break run is meant to break: its verdict is the accounting (nothing lost), not the latency.
+        result.verdicts = {k: v for k, v in result.verdicts.items() if not k.startswith("end-to-end")}
+    delay = options.metrics_delay
+    if delay is None:
+        delay = 0.0 if ctx.target.is_local else 180.0
+    if delay > 0:
+        log.info("waiting %.0f s for CloudWatch to publish the run's metrics", delay)
+        gevent.sleep(delay)
+    cloudwatch: dict[str, float | None] = {}
+    cloudwatch_error = None
+    try:
+        cloudwatch = _cloudwatch(ctx, since=start)
+    except Exception as exc:
+        cloudwatch_error = f"{type(exc).__name__}: {exc}"
+    out = Path(options.report_dir or Path("reports") / options.run_id)
+    data = {
+        "run_id": options.run_id,
+        "target": ctx.target.describe(),
+        "shape": {
+            **asdict(spec),
+            "load_seconds": spec.load_seconds,
+            "expected_photos": spec.expected_photos(),
+        },
+        "mix": dict(ctx.mix.shares),
+        "started": datetime.fromtimestamp(start, UTC).isoformat(),
+        "finished": datetime.fromtimestamp(getattr(ctx, "finished", time.time()), UTC).isoformat(),
+        "stopped_early_at_s": None
+        if ctx.stopped_early_at is None
+        else round(ctx.stopped_early_at - start, 1),
+        "accounting": result.to_json(),
+        "p95_threshold_ms": options.p95_ms,
+        "e2e_timeout_s": options.e2e_timeout,
+        "locust": report.locust_stats(environment.stats),
+        "cloudwatch": cloudwatch,
+        "cloudwatch_during": getattr(ctx, "cloudwatch_during", []),
+        "cloudwatch_notes": getattr(ctx, "cloudwatch_notes", [])
+        + ([cloudwatch_error] if cloudwatch_error else []),
+        "break": {"steps": [asdict(s) for s in steps], "highest_held_rate": held}
+        if spec.name == "break"
+        else None,
+        "timeline": [asdict(b) for b in timeline(uploads, tracker.resolutions, start=start)],
+        "backlog": [
+            {
+                "t": round(s.t, 1),
+                "pending": s.pending,
+                "queue_visible": s.queue_visible,
+                "in_flight": s.queue_in_flight,
+            }
+            for s in tracker.snapshots
+        ],
+        "throughput": _throughput(uploads, tracker.resolutions),
+    }
+    paths = report.write(out, data)
+    dump_records(out / "uploads.jsonl", tracker)
+    paths["uploads"] = out / "uploads.jsonl"
+    print(report.summary(data, paths), flush=True)
+    tracker.close()
+    return 0 if result.passed else 1
+
+
+def _throughput(uploads: list[Upload], resolutions: dict[str, Resolution]) -> dict[str, float | None]:
+    """Resolved photos per second over the busiest minute (sustained) and over the whole run."""
+    times = sorted(r.at for k, r in resolutions.items())
+    if len(times) < 2:
+        return {"busiest_minute_per_s": None, "overall_per_s": None}
+    best = 0
+    j = 0
+    for i, t in enumerate(times):
+        while times[j] < t - 60:
+            j += 1
+        best = max(best, i - j + 1)
+    span = max(1e-9, times[-1] - min(u.started for u in uploads))
+    window = min(60.0, max(1e-9, times[-1] - times[0]))
+    return {
+        "busiest_minute_per_s": round(best / window, 3) if math.isfinite(window) else None,
+        "overall_per_s": round(len(times) / span, 3),
+    }
+
+
+def dump_records(path: Path, tracker: Tracker) -> None:
+    """Every upload and its resolution, one JSON line each (for the accounting's audit)."""
+    with path.open("w") as handle:
+        for key, upload in tracker.uploads.items():
+            resolution = tracker.resolutions.get(key)
+            handle.write(
+                json.dumps(
+                    {**upload.to_json(), "resolution": None if resolution is None else vars_of(resolution)}
+                )
+                + "\n"
+            )
+
+
+def vars_of(resolution: Resolution) -> dict[str, Any]:
+    return {"outcome": resolution.outcome, "at": resolution.at, "error_type": resolution.error_type}

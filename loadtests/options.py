@@ -1,0 +1,109 @@
+"""The load test's own command-line options, shared by the locustfile (Locust's parser) and run.py.
+
+Locust forwards custom options from the master to its workers with every spawn message, so the master can
+resolve the target once and hand the workers the bucket names through the hidden options below.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from loadtests.mix import FixtureMix, parse
+from loadtests.shapes import SHAPES, ShapeSpec
+
+DEFAULTS = ShapeSpec()
+
+
+def add_arguments(parser: Any, *, for_locust: bool = True) -> None:
+    """Adds the options to an argparse/configargparse parser."""
+    group = parser.add_argument_group("photopipe load") if hasattr(parser, "add_argument_group") else parser
+    group.add_argument("--shape", choices=SHAPES, default="day", help="load shape (default: day)")
+    group.add_argument(
+        "--time-scale",
+        type=float,
+        default=DEFAULTS.time_scale,
+        help="how many times faster than real time a day runs (288: a day in 5 minutes)",
+    )
+    group.add_argument("--photos-per-day", type=float, default=DEFAULTS.photos_per_day)
+    group.add_argument("--volume-scale", type=float, default=DEFAULTS.volume_scale, help="x photos per day")
+    group.add_argument("--peak-to-mean", type=float, default=DEFAULTS.peak_to_mean)
+    group.add_argument("--rate", type=float, default=DEFAULTS.rate, help="photos/s of the steady shape")
+    group.add_argument(
+        "--duration", type=float, default=None, help="seconds of the steady (300) and soak (600) shapes"
+    )
+    group.add_argument("--break-start", type=float, default=DEFAULTS.break_start, help="photos/s of step 1")
+    group.add_argument("--break-factor", type=float, default=DEFAULTS.break_factor)
+    group.add_argument("--break-step", type=float, default=DEFAULTS.break_step, help="seconds per step")
+    group.add_argument("--break-steps", type=int, default=DEFAULTS.break_steps)
+    group.add_argument("--burst-photos", type=int, default=DEFAULTS.burst_photos)
+    group.add_argument("--burst-seconds", type=float, default=DEFAULTS.burst_seconds)
+    group.add_argument(
+        "--mix", default="default", help="fixture mix: a preset or name=share,... summing to 1"
+    )
+    group.add_argument("--uploaders", type=int, default=16, help="single-photo uploader users")
+    group.add_argument("--album-users", type=int, default=2, help="users uploading albums in bursts")
+    group.add_argument("--album-size", type=int, default=20, help="photos per album burst")
+    group.add_argument("--album-share", type=float, default=0.25, help="share of photos uploaded in albums")
+    group.add_argument("--e2e-timeout", type=float, default=120.0, help="seconds before a photo is late")
+    group.add_argument("--p95-ms", type=float, default=20_000.0, help="end-to-end p95 SLO threshold (ms)")
+    group.add_argument(
+        "--stack-name", default="photopipe-local", help="the stack whose outputs name the target"
+    )
+    group.add_argument("--region", default=None, help="AWS region of the stack (default: the session's)")
+    group.add_argument("--run-id", default="", help="names this run's keys and queue (default: generated)")
+    group.add_argument("--key-prefix", default="loadtest/", help="upload key prefix (the stack's filter)")
+    group.add_argument("--report-dir", default="", help="where the report goes (default: reports/<run id>)")
+    group.add_argument(
+        "--misdirect",
+        type=int,
+        default=0,
+        help="testing the accounting: each uploading process sends its first N photos to a bucket the "
+        "pipeline does not watch (the run must then fail)",
+    )
+    group.add_argument(
+        "--metrics-delay", type=float, default=None, help="seconds to wait for CloudWatch before reading"
+    )
+    hidden = argparse.SUPPRESS
+    group.add_argument("--pp-upload-bucket", default="", help=hidden)
+    group.add_argument("--pp-unwatched-bucket", default="", help=hidden)
+    group.add_argument("--pp-start", type=float, default=0.0, help=hidden)
+
+
+def shape_spec(options: Any) -> ShapeSpec:
+    name = options.shape
+    duration = options.duration
+    if duration is None:
+        duration = 600.0 if name == "soak" else DEFAULTS.duration
+    return ShapeSpec(
+        name=name,
+        time_scale=options.time_scale,
+        photos_per_day=options.photos_per_day,
+        volume_scale=options.volume_scale,
+        peak_to_mean=options.peak_to_mean,
+        rate=options.rate,
+        duration=duration,
+        break_start=options.break_start,
+        break_factor=options.break_factor,
+        break_step=options.break_step,
+        break_steps=options.break_steps,
+        burst_photos=options.burst_photos,
+        burst_seconds=options.burst_seconds,
+    )
+
+
+def fixture_mix(options: Any) -> FixtureMix:
+    return parse(options.mix)
+
+
+class OptionError(ValueError):
+    pass
+
+
+def check_users(options: Any) -> None:
+    if options.uploaders < 1:
+        raise OptionError("--uploaders must be at least 1")
+    if options.album_users < 0 or options.album_size < 1 or not 0 <= options.album_share < 1:
+        raise OptionError("--album-users >= 0, --album-size >= 1 and 0 <= --album-share < 1")
+    if options.e2e_timeout <= 0 or options.p95_ms <= 0:
+        raise OptionError("--e2e-timeout and --p95-ms must be positive")

@@ -1,0 +1,290 @@
+"""Follows every upload to its renditions, its rejection notice or the DLQ (runs where the accounting lives).
+
+Why it looks the way it does: S3 says nothing when a rendition lands, so the watcher HEADs the rendition the
+handler writes last (the smallest) on a schedule that tightens around the expected latency; rejections come
+as SNS notices, read through a queue the run subscribes to the error topic; the DLQ is read at the end. The
+final read-back lists the rendition prefixes once, so a photo only counts as processed when every rendition
+is there. Latency resolution is the polling interval (0.25 s for the first seconds).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.events import ObjectEvent, parse_body
+from harness.outputs import StackOutput
+from loadtests.accounting import Resolution, Upload
+
+log = logging.getLogger("photopipe.watcher")
+RETRIES_EXHAUSTED = "RetriesExhausted"
+
+OnResolved = Callable[[Upload, Resolution], None]
+OnTimeout = Callable[[Upload], None]
+
+
+def next_check(age: float) -> float:
+    """Seconds until the next HEAD of a photo `age` seconds after its upload started."""
+    if age < 5:
+        return 0.25
+    if age < 30:
+        return 0.5
+    return 1.0
+
+
+@dataclass
+class _Pending:
+    upload: Upload
+    due: float
+    timed_out: bool = False
+
+
+@dataclass
+class Snapshot:
+    t: float
+    pending: int
+    queue_visible: int | None
+    queue_in_flight: int | None
+
+
+@dataclass
+class Tracker:
+    """The ledger of uploads and their resolutions, plus the AWS read-back that fills it."""
+
+    s3: Any
+    sqs: Any
+    sns: Any
+    outputs: dict[str, str]
+    rendition_keys: Callable[[str], list[str]]
+    """Source key -> every rendition key, in the order the handler writes them (the last one is polled)."""
+    run_id: str
+    timeout: float
+    on_resolved: OnResolved | None = None
+    on_timeout: OnTimeout | None = None
+    uploads: dict[str, Upload] = field(default_factory=dict)
+    resolutions: dict[str, Resolution] = field(default_factory=dict)
+    snapshots: list[Snapshot] = field(default_factory=list)
+    _pending: dict[str, _Pending] = field(default_factory=dict)
+    _queue_url: str | None = None
+    _subscription: str | None = None
+
+    # ------------------------------------------------------------------ ledger
+    def add(self, upload: Upload) -> None:
+        self.uploads[upload.key] = upload
+        if upload.ok and upload.key not in self.resolutions:
+            self._pending[upload.key] = _Pending(upload, due=upload.finished + 0.25)
+
+    def pending(self) -> list[Upload]:
+        return [p.upload for p in self._pending.values()]
+
+    def overdue(self, now: float, age: float) -> list[Upload]:
+        return [p.upload for p in self._pending.values() if now - p.upload.started > age]
+
+    def resolve(self, key: str, resolution: Resolution) -> None:
+        if key in self.resolutions or key not in self.uploads:
+            return
+        self.resolutions[key] = resolution
+        self._pending.pop(key, None)
+        if self.on_resolved is not None:
+            self.on_resolved(self.uploads[key], resolution)
+
+    # ------------------------------------------------------------------ error notices
+    def subscribe_errors(self) -> None:
+        """A queue of the run's own on the error topic: notices are read, not consumed from anyone else."""
+        topic = self.outputs[StackOutput.ERROR_TOPIC_ARN]
+        name = f"photopipe-load-{self.run_id}"[:80]
+        url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sns.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": topic}},
+                }
+            ],
+        }
+        self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+        self._queue_url = url
+        self._subscription = self.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)[
+            "SubscriptionArn"
+        ]
+
+    def read_errors(self, wait_seconds: int = 1) -> int:
+        """One receive on the run's notice queue; returns how many notices were read."""
+        if self._queue_url is None:
+            return 0
+        answer = self.sqs.receive_message(
+            QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
+        )
+        messages = answer.get("Messages", [])
+        now = time.time()
+        for message in messages:
+            notice = parse_notice(message.get("Body", ""))
+            if notice is not None:
+                key, error_type, at = notice
+                upload = self.uploads.get(key)
+                if upload is not None:
+                    when = at if at is not None and upload.started <= at <= now else now
+                    outcome: Literal["dlq", "rejected"] = (
+                        "dlq" if error_type == RETRIES_EXHAUSTED else "rejected"
+                    )
+                    self.resolve(key, Resolution(outcome, when, error_type))
+        if messages:
+            self.sqs.delete_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
+        return len(messages)
+
+    # ------------------------------------------------------------------ renditions
+    def _has(self, key: str) -> bool:
+        try:
+            self.s3.head_object(Bucket=self.outputs[StackOutput.PROCESSED_BUCKET], Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def due(self, now: float, limit: int = 200) -> list[Upload]:
+        ready = [p for p in self._pending.values() if p.due <= now]
+        ready.sort(key=lambda p: p.due)
+        return [p.upload for p in ready[:limit]]
+
+    def check(self, upload: Upload, now: float | None = None) -> bool:
+        """HEAD the last rendition of one photo; resolves it as processed when it is there."""
+        try:
+            found = self._has(self.rendition_keys(upload.key)[-1])
+        except (ClientError, BotoCoreError) as exc:
+            log.debug("HEAD failed for %s: %s", upload.key, exc)
+            found = False
+        seen = time.time() if now is None else now
+        if found:
+            self.resolve(upload.key, Resolution("processed", seen))
+            return True
+        pending = self._pending.get(upload.key)
+        if pending is not None:
+            age = seen - upload.started
+            pending.due = seen + (5.0 if pending.timed_out else next_check(age))
+            if age > self.timeout and not pending.timed_out:
+                pending.timed_out = True
+                if self.on_timeout is not None:
+                    self.on_timeout(upload)
+        return False
+
+    def snapshot(self, t: float) -> None:
+        visible = in_flight = None
+        with contextlib.suppress(ClientError, BotoCoreError, KeyError):
+            attributes = self.sqs.get_queue_attributes(
+                QueueUrl=self.outputs[StackOutput.PROCESSING_QUEUE_URL],
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            visible = int(attributes.get("ApproximateNumberOfMessages", 0))
+            in_flight = int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
+        self.snapshots.append(Snapshot(t, len(self._pending), visible, in_flight))
+
+    # ------------------------------------------------------------------ the end
+    def listed(self, prefix: str) -> set[str]:
+        keys: set[str] = set()
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.outputs[StackOutput.PROCESSED_BUCKET], Prefix=prefix):
+            keys.update(item["Key"] for item in page.get("Contents", []))
+        return keys
+
+    def dlq_keys(self) -> set[str]:
+        """Keys of the S3 events sitting in the DLQ. Read without deleting (they stay there for a redrive),
+        then made visible again at once."""
+        url = self.outputs[StackOutput.DEAD_LETTER_QUEUE_URL]
+        keys: set[str] = set()
+        handles: list[str] = []
+        seen_ids: set[str] = set()
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=60
+            ).get("Messages", [])
+            fresh = [m for m in messages if m["MessageId"] not in seen_ids]
+            if not fresh:
+                break
+            for message in fresh:
+                seen_ids.add(message["MessageId"])
+                handles.append(message["ReceiptHandle"])
+                with contextlib.suppress(Exception):
+                    keys.update(n.key for n in parse_body(message["Body"]) if isinstance(n, ObjectEvent))
+        for handle in handles:
+            with contextlib.suppress(ClientError, BotoCoreError):
+                self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+        return keys
+
+    def finalize(self, prefixes: Sequence[str]) -> None:
+        """The final read-back: notices still queued, every rendition prefix listed once, the DLQ read.
+        A photo resolved as processed without all of its renditions is taken back (it is not accounted)."""
+        while self.read_errors(wait_seconds=1):
+            pass
+        present: set[str] = set()
+        for prefix in prefixes:
+            present |= self.listed(prefix)
+        now = time.time()
+        for key, upload in list(self.uploads.items()):
+            if not upload.ok:
+                continue
+            complete = all(k in present for k in self.rendition_keys(key))
+            current = self.resolutions.get(key)
+            if current is None and complete:
+                self.resolve(key, Resolution("processed", now))
+            elif current is not None and current.outcome == "processed" and not complete:
+                del self.resolutions[key]
+                self._pending[key] = _Pending(upload, due=now, timed_out=True)
+        for key in self.dlq_keys():
+            if key in self.uploads and key not in self.resolutions:
+                self.resolve(key, Resolution("dlq", now, RETRIES_EXHAUSTED))
+
+    def close(self) -> None:
+        if self._subscription:
+            with contextlib.suppress(ClientError, BotoCoreError):
+                self.sns.unsubscribe(SubscriptionArn=self._subscription)
+        if self._queue_url:
+            with contextlib.suppress(ClientError, BotoCoreError):
+                self.sqs.delete_queue(QueueUrl=self._queue_url)
+        self._subscription = self._queue_url = None
+
+
+def parse_notice(body: str) -> tuple[str, str | None, float | None] | None:
+    """(key, error type, epoch seconds) of an error-topic notice, raw or in its SNS envelope."""
+    try:
+        document = json.loads(body)
+        if isinstance(document, dict) and "Message" in document and document.get("Type") == "Notification":
+            document = json.loads(document["Message"])
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(document, dict) or not isinstance(document.get("key"), str):
+        return None
+    at = None
+    raw_time = document.get("time")
+    if isinstance(raw_time, str):
+        with contextlib.suppress(ValueError):
+            at = datetime.fromisoformat(raw_time.replace("Z", "+00:00")).timestamp()
+    error_type = document.get("errorType")
+    return document["key"], error_type if isinstance(error_type, str) else None, at
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+def uploads_from(records: Iterable[dict[str, Any]]) -> list[Upload]:
+    return [Upload.from_json(r) for r in records]
