@@ -1,7 +1,7 @@
 """The whole pipeline on the embedded local stack: uploads through S3, the built zip run by the local Lambda
 runtime, renditions, error notifications, the DLQ and its redrive, metrics, and a destroy that leaves nothing.
 
-One stack for the module (start-up is the slow part); small fixtures and a short queue visibility keep it quick.
+One stack for the module (start-up is the slow part); small fixtures and a short visibility keep it quick.
 """
 
 from __future__ import annotations
@@ -78,7 +78,9 @@ class Pipeline:
                 return self.notifications
             for message in messages:
                 self.notifications.append(json.loads(json.loads(message["Body"])["Message"]))
-                self.sqs.delete_message(QueueUrl=self.errors_queue_url, ReceiptHandle=message["ReceiptHandle"])
+                self.sqs.delete_message(
+                    QueueUrl=self.errors_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
 
     def queue_depth(self, output: str) -> int:
         attributes = self.sqs.get_queue_attributes(
@@ -96,9 +98,7 @@ def pipeline() -> Iterator[Pipeline]:
         sqs = session.client("sqs")
         url = sqs.create_queue(QueueName="e2e-error-notifications")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        session.client("sns").subscribe(
-            TopicArn=stack.outputs["ErrorTopicArn"], Protocol="sqs", Endpoint=arn
-        )
+        session.client("sns").subscribe(TopicArn=stack.outputs["ErrorTopicArn"], Protocol="sqs", Endpoint=arn)
         yield Pipeline(stack, url)
 
 
@@ -107,7 +107,9 @@ def uploaded(pipeline: Pipeline) -> Pipeline:
     s3 = pipeline.s3
     bucket = pipeline.stack.outputs["UploadBucketName"]
     for name in VALID + BAD:
-        s3.put_object(Bucket=bucket, Key=f"photos/{name} 1.{name.rsplit('-', 1)[-1]}", Body=fixture_bytes(name))
+        s3.put_object(
+            Bucket=bucket, Key=f"photos/{name} 1.{name.rsplit('-', 1)[-1]}", Body=fixture_bytes(name)
+        )
     for name in VALID:
         key = f"photos/{name} 1.{name.rsplit('-', 1)[-1]}"
         wait_for(lambda key=key: pipeline.has_renditions(key), f"renditions of {key}")
@@ -121,8 +123,12 @@ def test_every_valid_upload_has_a_large_and_a_thumbnail_rendition(uploaded: Pipe
     assert all(uploaded.has_renditions(f"photos/{name} 1.{name.rsplit('-', 1)[-1]}") for name in VALID)
 
 
-def test_every_bad_upload_produced_exactly_one_error_notification_with_its_error_type(uploaded: Pipeline) -> None:
-    notified = [(n["key"], n["errorType"]) for n in uploaded.read_notifications() if n["key"].startswith("photos/")]
+def test_every_bad_upload_produced_exactly_one_error_notification_with_its_error_type(
+    uploaded: Pipeline,
+) -> None:
+    notified = [
+        (n["key"], n["errorType"]) for n in uploaded.read_notifications() if n["key"].startswith("photos/")
+    ]
     expected = [(f"photos/{name} 1.{name.rsplit('-', 1)[-1]}", ENTRIES[name]["error_type"]) for name in BAD]
     assert sorted(notified) == sorted(expected)
 
@@ -163,7 +169,9 @@ def _processed_bucket_policy(pipeline: Pipeline, deny_writes: bool) -> None:
         "Action": "s3:PutObject",
         "Resource": f"arn:aws:s3:::{bucket}/*",
     }
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    s3.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
 
 
 def test_a_record_failing_every_time_lands_in_the_dlq_and_redrive_brings_it_back(uploaded: Pipeline) -> None:
@@ -174,13 +182,17 @@ def test_a_record_failing_every_time_lands_in_the_dlq_and_redrive_brings_it_back
     key = "photos/retried.jpg"
     _processed_bucket_policy(uploaded, deny_writes=True)  # AccessDenied on every write: a transient fault
     try:
-        uploaded.s3.put_object(Bucket=stack.outputs["UploadBucketName"], Key=key, Body=fixture_bytes("jpeg-2mp"))
+        uploaded.s3.put_object(
+            Bucket=stack.outputs["UploadBucketName"], Key=key, Body=fixture_bytes("jpeg-2mp")
+        )
         wait_for(lambda: uploaded.queue_depth("DeadLetterQueueUrl") == 1, "the record in the DLQ")
         dead = sqs.receive_message(
             QueueUrl=stack.outputs["DeadLetterQueueUrl"], AttributeNames=["ApproximateReceiveCount"]
         )["Messages"][0]
         sqs.change_message_visibility(
-            QueueUrl=stack.outputs["DeadLetterQueueUrl"], ReceiptHandle=dead["ReceiptHandle"], VisibilityTimeout=0
+            QueueUrl=stack.outputs["DeadLetterQueueUrl"],
+            ReceiptHandle=dead["ReceiptHandle"],
+            VisibilityTimeout=0,
         )
         assert key.replace("/", "%2F") in dead["Body"] or key in dead["Body"]
         assert not uploaded.has_renditions(key)
@@ -197,11 +209,14 @@ def test_the_function_imports_from_the_built_zip_only(pipeline: Pipeline, tmp_pa
     """PIL is installed where the harness runs; a zip without it must still fail to import it."""
     stack = pipeline.stack
     runtime = stack.runtime
-    assert runtime is not None and stack.report.interpreter is not None
+    assert runtime is not None
+    assert stack.report.interpreter is not None
     package = tmp_path / "lacking.zip"
     with zipfile.ZipFile(package, "w") as archive:
         archive.writestr("handler/__init__.py", "")
-        archive.writestr("handler/app.py", "import PIL\n\ndef lambda_handler(event, context):\n    return {}\n")
+        archive.writestr(
+            "handler/app.py", "import PIL\n\ndef lambda_handler(event, context):\n    return {}\n"
+        )
         archive.extractall(tmp_path / "task")
     environment = {**runtime.pool.environment, "LAMBDA_TASK_ROOT": str(tmp_path / "task")}
     worker = Worker(stack.report.interpreter.path, environment, generation=0)
