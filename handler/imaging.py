@@ -208,7 +208,21 @@ def _load(img: Image.Image, data: bytes) -> None:
     except MemoryError:
         raise PermanentError(ErrorType.TOO_MANY_PIXELS, "decoding needs more memory than the limit") from None
     except Exception as exc:
+        if _only_trailing_metadata_failed(img, exc):
+            Image.Image.load(img)
+            return
         raise _damaged(data, img.format or _sniff(data), exc, img) from None
+
+
+def _only_trailing_metadata_failed(img: Image.Image, exc: Exception) -> bool:
+    """A PNG whose pixels decoded but whose text chunks after IDAT do not (e.g. a zTXt that inflates past
+    Pillow's MAX_TEXT_CHUNK): the text is metadata the renditions drop anyway, so the photo is fine.
+
+    Pillow parses those chunks in load_end(), after clearing `tile`; a truncated or corrupt pixel stream
+    fails before that, with the tiles still pending.
+    """
+    pending = getattr(img, "tile", None)
+    return img.format == "PNG" and isinstance(exc, ValueError) and pending == [] and "TEXT_CHUNK" in str(exc)
 
 
 def _orientation(img: Image.Image) -> int:

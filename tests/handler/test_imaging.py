@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 
 import pytest
 from PIL import Image, ImageCms, JpegImagePlugin
@@ -271,3 +272,22 @@ def test_orientation_is_applied_exactly_once_in_every_container(fmt: str) -> Non
     for name, img in render(data).items():
         assert img.size == fit((300, 200), BOXES[name])
         assert close_to(img.convert("RGB").getpixel((0, 0)), MARK, 30), f"{fmt} {name}"
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def test_an_oversized_text_chunk_after_the_pixels_does_not_reject_the_photo() -> None:
+    png = _save(photo(320, 240), "PNG")
+    bomb = _png_chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(b"\x00" * (4 << 20), 9))
+    for img in render(png[:-12] + bomb + png[-12:]).values():
+        assert close_to(img.getpixel((0, 0)), MARK, 30)
+
+
+def test_a_text_chunk_does_not_hide_a_cut_pixel_stream() -> None:
+    png = _save(photo(320, 240), "PNG")
+    bomb = _png_chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(b"\x00" * (4 << 20), 9))
+    with pytest.raises(PermanentError) as caught:
+        make_renditions(png[: len(png) // 2] + bomb, SPECS, JPEG, max_pixels=DEFAULT_MAX_PIXELS)
+    assert caught.value.error_type in (ErrorType.TRUNCATED_IMAGE, ErrorType.CORRUPT_IMAGE)
