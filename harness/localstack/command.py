@@ -102,7 +102,10 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         return explain(console, as_json)
     parameters = parse_assignments(args.param)
     if threading.current_thread() is threading.main_thread():
+        # Ctrl-C and SIGTERM both end in the context manager's clean stop (SIGINT too when the shell that
+        # started us in the background set it to "ignore").
         signal.signal(signal.SIGTERM, _raise_interrupt)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     stop = stop or threading.Event()
     try:
         with LocalStack(

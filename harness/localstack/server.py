@@ -80,7 +80,7 @@ class MotoServer:
         return self.endpoint_url
 
     def stop(self) -> None:
-        """Forget every resource (moto's state lives in this process and would outlive the server) and stop."""
+        """Forget every resource (moto keeps its state in this process, past the server) and stop."""
         if self._server is None:
             return
         try:

@@ -26,7 +26,13 @@ from harness.localstack.server import ACCESS_KEY, DEFAULT_REGION, SECRET_KEY, Lo
 from harness.localstack.wiring import WiringReport, describe_deployed, make_resolver, wire
 from harness.outputs import StackOutput
 from harness.package import ROOT, build_package
-from harness.params import TEMPLATE_PATH, load_template
+from harness.params import (
+    TEMPLATE_PATH,
+    InvalidInputError,
+    load_template,
+    validate_parameters,
+    validate_stack_name,
+)
 
 DEFAULT_STACK_NAME: Final = "photopipe-local"
 FUNCTION_LOGICAL_ID: Final = "ProcessingFunction"
@@ -125,11 +131,13 @@ class LocalStack:
         timings = self.report.timings
         template = load_template(self.template_path)
         declared = template.get("Parameters", {})
+        validate_stack_name(self.stack_name)
+        validate_parameters(self.requested_parameters, template)  # refused before anything starts
         runtime = self.requested_parameters.get("Runtime") or str(declared["Runtime"]["Default"])
         architecture = machine_architecture()
         given_architecture = self.requested_parameters.get("Architecture")
         if given_architecture and given_architecture != architecture:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Architecture={given_architecture}: the local stack runs the function on this machine "
                 f"({architecture}); leave Architecture unset or pass {architecture}"
             )
