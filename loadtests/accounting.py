@@ -214,7 +214,7 @@ def timeline(
     times = [u.started for u in uploads] + [r.at for k, r in resolutions.items() if k in started]
     if not times:
         return []
-    n = max(1, math.ceil((max(times) - start) / width) + 1)
+    n = max(1, int((max(times) - start) // width) + 1)
     up = [0] * n
     done = [0] * n
     lat: list[list[float]] = [[] for _ in range(n)]

@@ -26,7 +26,7 @@ DAY_SECONDS: Final = 86_400.0
 PEAK_HOUR: Final = 20.0  # photos are uploaded in the evening
 NIGHT_FLOOR: Final = 0.2  # share of the mean rate that never goes away (other time zones, night owls)
 MIN_SOAK_SECONDS: Final = 600.0
-_TABLE_STEP: Final = 0.05  # seconds between points of the cumulative table
+_TABLE_POINTS: Final = 20_000  # points of the cumulative table (at least every 0.05 s)
 
 
 class ShapeError(ValueError):
@@ -154,15 +154,19 @@ class ShapeSpec:
 
     # ------------------------------------------------------------------ integral and inverse
     @cached_property
+    def _step(self) -> float:
+        return max(0.05, self.load_seconds / _TABLE_POINTS)
+
+    @cached_property
     def _table(self) -> list[float]:
-        """Cumulative photos at every _TABLE_STEP (trapezoids; piecewise-constant shapes are exact enough)."""
-        points = math.ceil(self.load_seconds / _TABLE_STEP) + 1
+        """Cumulative photos at every self._step (trapezoids; piecewise-constant shapes are exact enough)."""
+        points = math.ceil(self.load_seconds / self._step) + 1
         total = [0.0]
         previous = self.rate_at(0.0)
         for i in range(1, points):
-            t = min(i * _TABLE_STEP, self.load_seconds)
+            t = min(i * self._step, self.load_seconds)
             current = self.rate_at(t - 1e-9)
-            total.append(total[-1] + (previous + current) / 2 * (t - (i - 1) * _TABLE_STEP))
+            total.append(total[-1] + (previous + current) / 2 * (t - (i - 1) * self._step))
             previous = self.rate_at(t)
         return total
 
@@ -174,7 +178,7 @@ class ShapeSpec:
         if t <= 0:
             return 0.0
         table = self._table
-        index = t / _TABLE_STEP
+        index = t / self._step
         if index >= len(table) - 1:
             return table[-1]
         low = int(index)
@@ -192,7 +196,7 @@ class ShapeSpec:
             return 0.0
         low, high = table[i - 1], table[i]
         part = (photos - low) / (high - low) if high > low else 0.0
-        return min(self.load_seconds, (i - 1 + part) * _TABLE_STEP)
+        return min(self.load_seconds, (i - 1 + part) * self._step)
 
 
 def peak_to_mean_of(spec: ShapeSpec, samples: int = 2880) -> float:
