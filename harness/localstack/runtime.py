@@ -10,6 +10,7 @@ receive counts and the dead-letter redrive are moto's SQS, untouched.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Mapping
@@ -21,7 +22,13 @@ from typing import Any, Final
 
 import boto3
 
-from harness.localstack.telemetry import LAMBDA_NAMESPACE, LogLine, Shipper, lambda_metric_data
+from harness.localstack.telemetry import (
+    LAMBDA_NAMESPACE,
+    LogLine,
+    Shipper,
+    lambda_metric_data,
+    throttle_metric_data,
+)
 from harness.localstack.worker import Invocation, Worker
 
 RECEIVE_WAIT_S: Final = 1  # short long-polls so a stop takes effect within a second
@@ -54,6 +61,22 @@ class MappingSpec:
     maximum_concurrency: int
     report_batch_item_failures: bool
     enabled: bool
+
+
+def configuration_fingerprint(config: Mapping[str, Any]) -> str:
+    """What a worker depends on. Not RevisionId/LastModified: moto (5.2) bumps neither on
+    UpdateFunctionConfiguration."""
+    return json.dumps(
+        [
+            config.get("Environment", {}).get("Variables", {}),
+            config.get("Timeout"),
+            config.get("MemorySize"),
+            config.get("Handler"),
+            config.get("CodeSha256"),
+            config.get("RevisionId"),
+        ],
+        sort_keys=True,
+    )
 
 
 def sqs_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
@@ -132,8 +155,11 @@ class WorkerPool:
         for worker in stale:
             self._retire(worker)
 
-    def acquire(self) -> Worker:
+    def acquire(self, limit: int | None = None) -> Worker | None:
+        """A warm worker, or a new one (a cold start); None when `limit` invocations are already running."""
         with self._lock:
+            if limit is not None and self.in_flight >= limit:
+                return None
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
             while self._idle:
@@ -179,11 +205,13 @@ class LambdaRuntime:
         *,
         python: Path,
         base_environment: Mapping[str, str],
+        overrides: Mapping[str, str] | None = None,
     ) -> None:
         self.session = session
         self.function = function
         self.mappings = [m for m in mappings if m.enabled]
         self.base_environment = dict(base_environment)
+        self.overrides = dict(overrides or {})
         self.region = str(session.region_name)
         self.pool = WorkerPool(python, self._environment(function))
         self.shipper = Shipper(session, function.log_group)
@@ -193,6 +221,7 @@ class LambdaRuntime:
         self.invocations = 0
         self.errors = 0
         self.timeouts = 0
+        self.throttles = 0
 
     def _environment(self, function: FunctionSpec) -> dict[str, str]:
         return {
@@ -206,13 +235,13 @@ class LambdaRuntime:
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",
             "_HANDLER": function.handler,
             "_PHOTOPIPE_FUNCTION_ARN": function.arn,
+            **self.overrides,
         }
 
     def concurrency(self, mapping: MappingSpec) -> int:
-        cap = mapping.maximum_concurrency
-        if self.function.reserved_concurrency is not None:
-            cap = min(cap, self.function.reserved_concurrency)
-        return max(1, cap)
+        """In-flight invocations the mapping's poller allows (its MaximumConcurrency). A reserved concurrency
+        below it throttles the surplus, as on Lambda (see _invoke)."""
+        return max(1, mapping.maximum_concurrency)
 
     def start(self) -> None:
         self.shipper.start()
@@ -247,7 +276,7 @@ class LambdaRuntime:
                 config = client.get_function_configuration(FunctionName=self.function.name)
             except Exception:
                 continue
-            revision = str(config.get("RevisionId") or config.get("LastModified"))
+            revision = configuration_fingerprint(config)
             if revision == self.function.revision:
                 continue
             self.function = FunctionSpec(
@@ -256,6 +285,7 @@ class LambdaRuntime:
                     "environment": dict(config.get("Environment", {}).get("Variables", {})),
                     "timeout_s": int(config["Timeout"]),
                     "memory_mb": int(config["MemorySize"]),
+                    "handler": str(config.get("Handler", self.function.handler)),
                     "revision": revision,
                 }
             )
@@ -317,7 +347,15 @@ class LambdaRuntime:
     def _invoke(self, sqs: Any, mapping: MappingSpec, messages: list[dict[str, Any]]) -> None:
         function = self.function
         event = {"Records": [sqs_record(m, mapping.queue_arn, self.region) for m in messages]}
-        worker = self.pool.acquire()
+        worker = self.pool.acquire(limit=function.reserved_concurrency)
+        if worker is None:
+            # Throttled: Lambda hands the batch back, so the messages reappear after the visibility timeout
+            # and the receive counts toward the dead-letter queue's maxReceiveCount.
+            self.throttles += 1
+            self.shipper.metrics(
+                LAMBDA_NAMESPACE, [throttle_metric_data(function.name, when=datetime.now(UTC))]
+            )
+            return
         concurrent = self.pool.in_flight
         try:
             if worker.init_error is not None:

@@ -21,7 +21,7 @@ from rich.console import Console
 
 from harness.deploy import deploy
 from harness.localstack.interpreters import Interpreter, choose_interpreter, runtime_sdk_dir
-from harness.localstack.runtime import FunctionSpec, LambdaRuntime, MappingSpec
+from harness.localstack.runtime import FunctionSpec, LambdaRuntime, MappingSpec, configuration_fingerprint
 from harness.localstack.server import ACCESS_KEY, DEFAULT_REGION, SECRET_KEY, LocalSession, MotoServer
 from harness.localstack.wiring import WiringReport, describe_deployed, make_resolver, wire
 from harness.outputs import StackOutput
@@ -70,15 +70,15 @@ class StartupReport:
     parameters: dict[str, str] = field(default_factory=dict)
 
 
-def _extract(package: Path, root: Path) -> Path:
-    """Unzip once per content hash: the worker's LAMBDA_TASK_ROOT."""
-    digest = hashlib.sha256(package.read_bytes()).hexdigest()[:16]
-    target = root / digest
-    if not (target / ".complete").exists():
+def _extract(package: Path, target: Path) -> Path:
+    """The worker's LAMBDA_TASK_ROOT (`workdir/function`), unzipped again only when the zip changed."""
+    digest = hashlib.sha256(package.read_bytes()).hexdigest()
+    marker = target / ".photopipe-sha256"
+    if not marker.exists() or marker.read_text() != digest:
         shutil.rmtree(target, ignore_errors=True)
         with zipfile.ZipFile(package) as archive:
             archive.extractall(target)
-        (target / ".complete").write_text(package.name)
+        marker.write_text(digest)
     return target
 
 
@@ -160,7 +160,7 @@ class LocalStack:
             wheel_cache=ROOT / "build" / "wheels",
         )
         self.report.package = built.path
-        sdk = runtime_sdk_dir(self.workdir / "sdk", interpreter.runtime)
+        sdk = runtime_sdk_dir(ROOT / "build" / "lambda-sdk", interpreter.runtime)  # shared by every workdir
         task_root = _extract(built.path, self.workdir / "function")
         timings.package_s = time.perf_counter() - started
 
@@ -207,8 +207,8 @@ class LocalStack:
                 "LANG": "en_US.UTF-8",
                 "TZ": ":UTC",
                 "PATH": "/usr/local/bin:/usr/bin:/bin",
-                **self.environment_overrides,
             },
+            overrides=self.environment_overrides,
         )
         self.runtime.start()
         timings.runtime_s = time.perf_counter() - started
@@ -238,7 +238,7 @@ class LocalStack:
             reserved_concurrency=int(reserved) if reserved is not None else None,
             log_group=str(logging_config.get("LogGroup") or f"/aws/lambda/{name}"),
             log_format=str(logging_config.get("LogFormat") or "Text"),
-            revision=str(config.get("RevisionId") or config.get("LastModified")),
+            revision=configuration_fingerprint(config),
         )
 
     def _mapping_specs(self, session: boto3.Session, function: FunctionSpec) -> list[MappingSpec]:

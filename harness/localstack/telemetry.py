@@ -88,6 +88,16 @@ def lambda_metric_data(
     ]
 
 
+def throttle_metric_data(function_name: str, *, when: datetime) -> dict[str, Any]:
+    return {
+        "MetricName": "Throttles",
+        "Dimensions": [{"Name": "FunctionName", "Value": function_name}],
+        "Timestamp": when,
+        "Value": 1.0,
+        "Unit": "Count",
+    }
+
+
 class Shipper:
     """A background thread that writes log events and metric data to the moto server."""
 

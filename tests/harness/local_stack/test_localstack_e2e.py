@@ -91,9 +91,10 @@ class Pipeline:
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> Iterator[Pipeline]:
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     parameters = {"Timeout": "15", "MaxReceiveCount": str(MAX_RECEIVE_COUNT), "MaximumConcurrency": "2"}
-    with LocalStack(port=0, stack_name=STACK, parameters=parameters) as stack:
+    workdir = tmp_path_factory.mktemp("local")
+    with LocalStack(port=0, stack_name=STACK, parameters=parameters, workdir=workdir) as stack:
         session = stack.session()
         sqs = session.client("sqs")
         url = sqs.create_queue(QueueName="e2e-error-notifications")["QueueUrl"]
