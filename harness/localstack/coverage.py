@@ -86,8 +86,8 @@ PROPERTIES: Final[Mapping[str, Mapping[str, Decision]]] = {
     "AWS::S3::BucketPolicy": {
         "Bucket": _w("target of PutBucketPolicy"),
         "PolicyDocument": _w(
-            "PutBucketPolicy without the transport statements (aws:SecureTransport, s3:TlsVersion): the "
-            "local endpoint is plain HTTP and moto would deny every request; the template tests check them"
+            "PutBucketPolicy without its conditional Deny statements (TLS-only, TLS >= 1.2): moto ignores "
+            "conditions, so they would deny every request; the template tests check them"
         ),
     },
     "AWS::SQS::Queue": {
@@ -111,7 +111,7 @@ PROPERTIES: Final[Mapping[str, Mapping[str, Decision]]] = {
     },
     "AWS::SNS::TopicPolicy": {
         "Topics": _w("targets of SetTopicAttributes"),
-        "PolicyDocument": _w("SetTopicAttributes(Policy) without the TLS-only statement; never evaluated"),
+        "PolicyDocument": _w("SetTopicAttributes(Policy) without conditional Deny statements; not evaluated"),
     },
     "AWS::SNS::Subscription": {
         "TopicArn": _w("Subscribe"),

@@ -122,31 +122,26 @@ def make_resolver(session: boto3.Session, deployed: DeployedStack, template: Map
     return Resolver(template, lookups)
 
 
-TRANSPORT_KEYS: Final = frozenset({"aws:securetransport", "s3:tlsversion"})
-
-
 def _policy(document: Any) -> str:
     return document if isinstance(document, str) else json.dumps(document)
 
 
-def _is_transport_statement(statement: Mapping[str, Any]) -> bool:
-    conditions = statement.get("Condition", {})
-    keys = {key.lower() for operator in conditions.values() if isinstance(operator, dict) for key in operator}
-    return statement.get("Effect") == "Deny" and bool(keys & TRANSPORT_KEYS)
+def _is_conditional_deny(statement: Mapping[str, Any]) -> bool:
+    return statement.get("Effect") == "Deny" and bool(statement.get("Condition"))
 
 
 def local_policy(document: Any, where: str, report: WiringReport) -> str:
-    """The policy without its transport statements (TLS-only, TLS >= 1.2): the local endpoint is plain HTTP
-    on loopback, and moto evaluates aws:SecureTransport as false, so they would deny every request."""
+    """The policy without its conditional Deny statements (TLS-only, TLS >= 1.2, ...): moto ignores policy
+    conditions, so such a statement would deny every request, over the plain HTTP of 127.0.0.1 or not."""
     parsed = json.loads(document) if isinstance(document, str) else document
     statements = parsed.get("Statement", [])
     statements = statements if isinstance(statements, list) else [statements]
-    kept = [item for item in statements if not _is_transport_statement(item)]
-    dropped = [str(item.get("Sid", "?")) for item in statements if _is_transport_statement(item)]
+    kept = [item for item in statements if not _is_conditional_deny(item)]
+    dropped = [str(item.get("Sid", "?")) for item in statements if _is_conditional_deny(item)]
     if dropped:
         report.notes.append(
-            f"{where}: transport statement(s) {', '.join(dropped)} not applied (plain HTTP on 127.0.0.1); "
-            "checked by the template tests instead"
+            f"{where}: conditional Deny statement(s) {', '.join(dropped)} not applied (moto ignores "
+            "conditions and would deny every request); checked by the template tests instead"
         )
     return _policy({**parsed, "Statement": kept})
 

@@ -81,7 +81,7 @@ def test_an_email_subscription_exists_only_when_an_email_is_given() -> None:
     assert resolver(NotificationEmail="ops@example.com").resource_exists("ErrorTopicEmailSubscription")
 
 
-def test_transport_statements_are_left_out_of_a_local_policy_and_reported() -> None:
+def test_conditional_deny_statements_are_left_out_of_a_local_policy_and_reported() -> None:
     document = {
         "Statement": [
             {"Sid": "Tls", "Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
