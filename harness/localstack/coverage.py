@@ -101,7 +101,7 @@ PROPERTIES: Final[Mapping[str, Mapping[str, Decision]]] = {
     "AWS::SQS::QueuePolicy": {
         "Queues": _w("targets of SetQueueAttributes"),
         "PolicyDocument": _w(
-            "SetQueueAttributes(Policy) without the TLS-only statement; never evaluated by moto"
+            "SetQueueAttributes(Policy) without conditional Deny statements; not evaluated by moto"
         ),
     },
     "AWS::SNS::Topic": {
@@ -143,8 +143,9 @@ PROPERTIES: Final[Mapping[str, Mapping[str, Decision]]] = {
         "Environment": _r("worker environment, re-read when the function's configuration changes"),
         "Handler": _r("imported during the worker's init phase, from the zip only"),
         "LoggingConfig": _r(
-            "stdout shipped to LoggingConfig.LogGroup; LogFormat sets AWS_LAMBDA_LOG_FORMAT; the log levels "
-            "are not applied (the handler's own Powertools level applies)"
+            "stdout shipped to LoggingConfig.LogGroup; LogFormat and ApplicationLogLevel set "
+            "AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL (read by Powertools); SystemLogLevel is not "
+            "applied (the START/END/REPORT lines are always written)"
         ),
         "MemorySize": _r(
             "context.memory_limit_in_mb and the environment; not enforced (worker RSS reported)"

@@ -48,6 +48,7 @@ class FunctionSpec:
     reserved_concurrency: int | None
     log_group: str
     log_format: str
+    log_level: str
     revision: str
 
 
@@ -232,6 +233,7 @@ class LambdaRuntime:
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group,
             "AWS_LAMBDA_LOG_FORMAT": function.log_format,
+            **({"AWS_LAMBDA_LOG_LEVEL": function.log_level} if function.log_level else {}),
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",
             "_HANDLER": function.handler,
             "_PHOTOPIPE_FUNCTION_ARN": function.arn,

@@ -238,6 +238,7 @@ class LocalStack:
             reserved_concurrency=int(reserved) if reserved is not None else None,
             log_group=str(logging_config.get("LogGroup") or f"/aws/lambda/{name}"),
             log_format=str(logging_config.get("LogFormat") or "Text"),
+            log_level=str(logging_config.get("ApplicationLogLevel") or ""),
             revision=configuration_fingerprint(config),
         )
 
