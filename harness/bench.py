@@ -56,6 +56,7 @@ class CaseResult:
     peak_rss_mb: float
     baseline_rss_mb: float
     output_bytes: int
+    input_mb: float = 0.0
 
     @property
     def peak_delta_mb(self) -> float:
@@ -121,7 +122,8 @@ def run_pyvips(data: bytes) -> int:
     """libvips' thumbnail (shrink-on-load, auto-rotate) for the large box, the thumbnail derived from it."""
     import pyvips
 
-    large = pyvips.Image.thumbnail_buffer(data, BOXES[0][0], height=BOXES[0][1], size="down")
+    # In memory once: the thumbnail is derived from it (a sequential source cannot be read twice).
+    large = pyvips.Image.thumbnail_buffer(data, BOXES[0][0], height=BOXES[0][1], size="down").copy_memory()
     small = large.thumbnail_image(BOXES[1][0], height=BOXES[1][1], size="down")
     options = f".jpg[Q={OUTPUT_QUALITY},strip]"
     return len(large.write_to_buffer(options)) + len(small.write_to_buffer(options))
@@ -162,8 +164,9 @@ def measure_case(method: str, data: bytes, repeat: int) -> dict[str, Any]:
 
         pyvips.cache_set_max(0)  # no cached decode between repeats
     else:
-        import PIL.Image  # noqa: F401
+        import pillow_heif
 
+        pillow_heif.register_heif_opener()  # the handler registers it on import; the others need it for HEIC
         if method == "handler":
             import handler.imaging  # noqa: F401
     baseline = _rss_mb()
@@ -205,6 +208,7 @@ def run_case(method: str, fixture: str, path: Path, repeat: int) -> CaseResult:
         peak_rss_mb=raw["peak_rss_mb"],
         baseline_rss_mb=raw["baseline_rss_mb"],
         output_bytes=raw["output_bytes"],
+        input_mb=path.stat().st_size / 2**20,
     )
 
 
@@ -227,16 +231,24 @@ def import_cost(code: str, runs: int) -> dict[str, float]:
     probe = (
         "import time, json\nw0 = time.perf_counter(); c0 = time.process_time()\n"
         f"{code}\n"
-        "print(json.dumps([(time.perf_counter() - w0) * 1000, (time.process_time() - c0) * 1000]))"
+        "w = (time.perf_counter() - w0) * 1000; c = (time.process_time() - c0) * 1000\n"
+        "from harness.bench import peak_rss_mb\n"
+        "print(json.dumps([w, c, peak_rss_mb()]))"
     )
     wall: list[float] = []
     cpu: list[float] = []
+    rss: list[float] = []
     for _ in range(runs):
         out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-        w, c = json.loads(out.stdout.strip().splitlines()[-1])
+        w, c, r = json.loads(out.stdout.strip().splitlines()[-1])
         wall.append(w)
         cpu.append(c)
-    return {"wall_ms": statistics.median(wall), "cpu_ms": statistics.median(cpu)}
+        rss.append(r)
+    return {
+        "wall_ms": statistics.median(wall),
+        "cpu_ms": statistics.median(cpu),
+        "rss_mb": statistics.median(rss),
+    }
 
 
 # ----------------------------------------------------------------------------------------- verdicts
@@ -291,9 +303,11 @@ def to_markdown(
             f"**{'PASS' if check.passed else 'FAIL'}**"
         )
     lines += ["", "### Import cost (fresh interpreter, median)", ""]
-    lines += ["| import | wall ms | CPU ms |", "|---|---:|---:|"]
+    lines += ["| import | wall ms | CPU ms | RSS MB |", "|---|---:|---:|---:|"]
     for name, cost in imports.items():
-        lines.append(f"| {name} | {cost['wall_ms']:,.1f} | {cost['cpu_ms']:,.1f} |")
+        rss = cost.get("rss_mb")
+        shown = "-" if rss is None else f"{rss:,.0f}"
+        lines.append(f"| {name} | {cost['wall_ms']:,.1f} | {cost['cpu_ms']:,.1f} | {shown} |")
     if "boto3" in imports and "handler.app + Settings" in imports:
         ratio = imports["handler.app + Settings"]["wall_ms"] / imports["boto3"]["wall_ms"]
         lines += ["", f"handler.app + Settings costs {ratio:.2f}x importing boto3 alone (wall time)."]
@@ -329,6 +343,14 @@ def write_chart(results: Sequence[CaseResult], path: Path) -> Path:
 
 
 # ----------------------------------------------------------------------------------------- main
+def template_min_memory(path: Path = Path("template/template.json")) -> int:
+    """The template's MemorySize MinValue: the cost table's cheapest setting must be deployable."""
+    try:
+        return int(json.loads(path.read_text())["Parameters"]["MemorySize"]["MinValue"])
+    except (OSError, KeyError, ValueError, TypeError):
+        return 128
+
+
 def prepare_fixtures(names: Sequence[str], directory: Path) -> dict[str, Path]:
     """Written once by the parent, so no case process pays (in time or RSS) for generating its input."""
     from fixtures.generate import BY_NAME, fixture_bytes
@@ -375,9 +397,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             methods.append(required)
     paths = prepare_fixtures(fixtures, Path("build/bench-fixtures"))
     results: list[CaseResult] = []
+    unsupported: list[str] = []
     for fixture in fixtures:
         for method in methods:
-            result = run_case(method, fixture, paths[fixture], args.repeat)
+            try:
+                result = run_case(method, fixture, paths[fixture], args.repeat)
+            except RuntimeError as exc:
+                if method != "pyvips":  # the peer may lack a codec; the reference recipes may not fail
+                    raise
+                reason = str(exc).strip().splitlines()[-1]
+                unsupported.append(f"pyvips cannot process {fixture}: {reason}")
+                print(f"{fixture:18} {method:8} not supported ({reason})", flush=True)
+                continue
             results.append(result)
             print(
                 f"{fixture:18} {method:8} {result.cpu_ms:8.1f} ms CPU  {result.peak_delta_mb:7.1f} MB peak",
@@ -387,11 +418,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     imports = {name: import_cost(code, args.import_runs) for name, code in IMPORT_PROBES.items()}
 
     target = {r.method: r for r in results if r.fixture == TARGET_FIXTURE}["handler"]
+    runtime = imports.get("handler.app + Settings + boto3", {}).get("rss_mb") or costmodel.RUNTIME_OVERHEAD_MB
+    # Memory is sized for the largest photo of the run (its bytes + its peak), not the typical one.
+    worst = max((r for r in results if r.method == "handler"), key=lambda r: r.peak_delta_mb + r.input_mb)
     table = costmodel.cost_table(
-        costmodel.Workload(cpu_ms=target.cpu_ms, io_ms=args.io_ms, peak_mb=target.peak_delta_mb)
+        costmodel.Workload(
+            cpu_ms=target.cpu_ms,
+            io_ms=args.io_ms,
+            peak_mb=worst.peak_delta_mb + worst.input_mb,
+            overhead_mb=runtime,
+            min_memory_mb=template_min_memory(),
+        )
     )
     args.out.mkdir(parents=True, exist_ok=True)
     markdown = to_markdown(results, checks, imports)
+    if unsupported:
+        markdown += "\n" + "\n".join(f"- {line}" for line in unsupported) + "\n"
     (args.out / "bench.md").write_text(markdown)
     (args.out / "bench.json").write_text(
         json.dumps(

@@ -24,7 +24,7 @@ FULL_VCPU_MB: Final = 1769
 MEMORY_SIZES_MB: Final = (128, 256, 512, 768, 1024, 1536, 1769, 2048, 3008)
 ARCHITECTURES: Final = ("x86_64", "arm64")
 PHOTOS: Final = 1_000_000
-# Lambda's own runtime, the handler's Python objects and one decoded photo must fit in the function's memory.
+# The Lambda runtime with the handler and boto3 imported (measured by the bench as a fresh process's RSS).
 RUNTIME_OVERHEAD_MB: Final = 60.0
 
 
@@ -53,6 +53,10 @@ class Workload:
     cpu_ms: float
     io_ms: float = 60.0
     peak_mb: float = 0.0
+    """The photo's own peak memory (decode and renditions, plus its bytes) on top of `overhead_mb`."""
+    overhead_mb: float = RUNTIME_OVERHEAD_MB
+    min_memory_mb: int = 128
+    """The smallest memory size the deployment allows (the template's MemorySize MinValue)."""
     batch_size: int = 10
     renditions: int = 2
     arm64_cpu_factor: float = 1.15
@@ -125,7 +129,7 @@ def around_cost_per_photo(workload: Workload, prices: Prices) -> float:
 
 
 def fits(workload: Workload, memory_mb: int) -> bool:
-    return workload.peak_mb + RUNTIME_OVERHEAD_MB <= memory_mb
+    return workload.peak_mb + workload.overhead_mb <= memory_mb and memory_mb >= workload.min_memory_mb
 
 
 def setting(workload: Workload, memory_mb: int, architecture: str, prices: Prices) -> Setting:
@@ -155,7 +159,7 @@ def cost_table(
     candidates = [row for row in rows if row.fits]
     if not candidates:
         raise ValueError(
-            f"a photo needing {workload.peak_mb:.0f} MB (+{RUNTIME_OVERHEAD_MB:.0f} MB runtime) "
+            f"a photo needing {workload.peak_mb:.0f} MB (+{workload.overhead_mb:.0f} MB runtime) "
             "fits in none of "
             f"{', '.join(str(m) for m in memory_sizes)} MB"
         )
@@ -168,8 +172,9 @@ def cost_table(
         "not measured on AWS).",
         f"prices: {prices.region}, list prices as of {prices.as_of}; Lambda request price shared by a batch "
         f"of {workload.batch_size}.",
-        f"a setting 'fits' when peak memory {workload.peak_mb:.0f} MB + {RUNTIME_OVERHEAD_MB:.0f} MB runtime "
-        "is within the memory size.",
+        f"a setting 'fits' when the photo's peak {workload.peak_mb:.0f} MB + {workload.overhead_mb:.0f} MB "
+        f"runtime is within the memory size and the size is at least {workload.min_memory_mb} MB (the "
+        "template's minimum); the others are shown for comparison only.",
     ]
     return CostTable(workload, prices, rows, cheapest, fastest, notes)
 

@@ -79,3 +79,9 @@ def test_cli_refuses_a_non_positive_cpu_time(capsys: pytest.CaptureFixture[str])
         costmodel.main(["--cpu-ms", "0"])
     assert exit_info.value.code == 2
     assert "--cpu-ms" in capsys.readouterr().err
+
+
+def test_sizes_below_the_templates_minimum_are_shown_but_never_chosen() -> None:
+    table = cost_table(Workload(cpu_ms=20.0, io_ms=10.0, min_memory_mb=512))
+    assert not any(row.fits for row in table.settings if row.memory_mb < 512)
+    assert table.cheapest.memory_mb == 512
