@@ -18,13 +18,16 @@ _HTTP = {
     "ServiceUnavailable": 503,
     "SlowDown": 503,
     "Throttled": 429,
+    "AccessDenied": 403,
+    "PreconditionFailed": 412,
 }
 _NETWORK: dict[str, Callable[[], Exception]] = {
     "ReadTimeout": lambda: ReadTimeoutError(endpoint_url="https://s3.amazonaws.com"),
     "ConnectTimeout": lambda: ConnectTimeoutError(endpoint_url="https://s3.amazonaws.com"),
     "ConnectionError": lambda: EndpointConnectionError(endpoint_url="https://s3.amazonaws.com"),
 }
-KINDS = (*_HTTP, *_NETWORK)
+# What a dependency does when it is having a bad moment (as opposed to answering "no").
+KINDS = ("InternalError", "ServiceUnavailable", "SlowDown", "Throttled", *_NETWORK)
 
 
 class Fault:

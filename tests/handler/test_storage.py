@@ -1,0 +1,46 @@
+"""The rendition writer: conditional on what it saw, so a concurrent writer cannot slip in between."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+from fixtures.generate import fixture_bytes
+from handler.storage import CACHE_CONTROL
+
+from .aws import World
+from .faults import Counter, Fault
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        yield World(capsys)
+
+
+def test_a_write_that_lost_a_race_looks_again_and_then_writes(world: World) -> None:
+    upload = world.put("a/photo.jpg", fixture_bytes("jpeg-0.3mp"))
+    lost = Fault("PutObject", "PreconditionFailed", times=1)
+    heads = Counter("HeadObject")
+
+    result = world.invoke(world.sqs_event(("m-1", world.body(upload))), world.deps(lost, heads))
+
+    assert result.response == {"batchItemFailures": []}
+    assert lost.struck == 1
+    assert heads.calls == 3, "one look per rendition, and one more after the lost race"
+    assert {v["cache_control"] for v in world.renditions().values()} == {CACHE_CONTROL}
+
+
+def test_without_permission_to_look_the_rendition_is_still_written(world: World) -> None:
+    upload = world.put("a/photo.jpg", fixture_bytes("jpeg-0.3mp"))
+    denied = Fault("HeadObject", "AccessDenied")
+
+    result = world.invoke(world.sqs_event(("m-1", world.body(upload))), world.deps(denied))
+
+    assert result.response == {"batchItemFailures": []}
+    assert denied.struck == 2
+    assert len(world.renditions()) == 2
