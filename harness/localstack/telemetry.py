@@ -133,20 +133,44 @@ class Shipper:
         self._queue.put(("metrics", (namespace, list(data))))
 
     def _run(self) -> None:
+        """Everything queued so far is written in as few calls as possible (one per log stream and per
+        namespace), so a burst of invocations costs moto a handful of requests, not five per invocation."""
         while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            kind, payload = item
-            try:
+            items = [self._queue.get()]
+            while len(items) < 500:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            logs: dict[str, list[LogLine]] = {}
+            metrics: dict[str, list[dict[str, Any]]] = {}
+            barriers: list[threading.Event] = []
+            stopping = False
+            for item in items:
+                if item is None:
+                    stopping = True
+                    continue
+                kind, payload = item
                 if kind == "barrier":
-                    payload.set()
+                    barriers.append(payload)
                 elif kind == "logs":
-                    self._put_logs(*payload)
+                    logs.setdefault(payload[0], []).extend(payload[1])
                 else:
-                    self._put_metrics(*payload)
-            except Exception:  # telemetry must never stop the function; counted and visible in worker stats
-                self.failures += 1
+                    metrics.setdefault(payload[0], []).extend(payload[1])
+            for stream, lines in logs.items():
+                self._guard(self._put_logs, stream, lines)
+            for namespace, data in metrics.items():
+                self._guard(self._put_metrics, namespace, data)
+            for barrier in barriers:
+                barrier.set()
+            if stopping:
+                return
+
+    def _guard(self, write: Any, *args: Any) -> None:
+        try:
+            write(*args)
+        except Exception:  # telemetry must never stop the function; counted in `failures`
+            self.failures += 1
 
     def _put_logs(self, stream: str, lines: list[LogLine]) -> None:
         if not lines:
@@ -155,7 +179,8 @@ class Shipper:
             with contextlib.suppress(self.logs.exceptions.ResourceAlreadyExistsException):
                 self.logs.create_log_stream(logGroupName=self.log_group, logStreamName=stream)
             self._streams.add(stream)
-        events = [{"timestamp": line.timestamp_ms, "message": line.message} for line in lines]
+        ordered = sorted(lines, key=lambda line: line.timestamp_ms)  # PutLogEvents wants time order
+        events = [{"timestamp": line.timestamp_ms, "message": line.message} for line in ordered]
         for start in range(0, len(events), LOG_BATCH_LIMIT):
             self.logs.put_log_events(
                 logGroupName=self.log_group,
