@@ -101,11 +101,15 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
     if args.explain:
         return explain(console, as_json)
     parameters = parse_assignments(args.param)
+    previous: list[tuple[int, Any]] = []
     if threading.current_thread() is threading.main_thread():
         # Ctrl-C and SIGTERM both end in the context manager's clean stop (SIGINT too when the shell that
-        # started us in the background set it to "ignore").
-        signal.signal(signal.SIGTERM, _raise_interrupt)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # started us in the background set it to "ignore"); the previous handlers come back afterwards.
+        for signum, handler in (
+            (signal.SIGTERM, _raise_interrupt),
+            (signal.SIGINT, signal.default_int_handler),
+        ):
+            previous.append((signum, signal.signal(signum, handler)))
     stop = stop or threading.Event()
     try:
         with LocalStack(
@@ -120,6 +124,9 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
                 pass
     except KeyboardInterrupt:
         console.print("stopped: workers, pollers and the moto server are down")
+    finally:
+        for signum, handler in previous:
+            signal.signal(signum, handler)
     return 0
 
 
