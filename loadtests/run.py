@@ -301,6 +301,8 @@ def machine_report(report_dir: Path, cpu_ms: float, cpu: dict[str, float], elaps
     sustained = held if held is not None else throughput
     share = sustained / limit if sustained and limit else None
     total_cpu = sum(cpu.values())
+    counts = (data.get("accounting") or {}).get("counts") or {}
+    imaging = (counts.get("processed", 0) + counts.get("rejected", 0)) * cpu_ms / 1000
     machine = {
         "cores": cores,
         "cpu_ms_per_photo_mix": round(cpu_ms, 2),
@@ -310,6 +312,8 @@ def machine_report(report_dir: Path, cpu_ms: float, cpu: dict[str, float], elaps
         "cpu_seconds_by_part": cpu,
         "wall_seconds": round(elapsed, 1),
         "cpu_utilisation_of_machine": round(total_cpu / (elapsed * cores), 3) if elapsed else None,
+        "imaging_cpu_seconds": round(imaging, 2),
+        "imaging_share_of_cpu_used": round(imaging / total_cpu, 3) if total_cpu else None,
         "function_workers": _worker_stats(stack),
     }
     if data:
@@ -329,7 +333,8 @@ def machine_report(report_dir: Path, cpu_ms: float, cpu: dict[str, float], elaps
         *[f"| {k} | {v:,.1f} | {v / total_cpu:.0%} |" for k, v in cpu.items() if total_cpu],
         "",
         f"Machine CPU use over the run: {machine['cpu_utilisation_of_machine']:.0%} of {cores} cores "
-        f"for {elapsed:,.0f} s."
+        f"for {elapsed:,.0f} s; the imaging itself (photos x {cpu_ms:.1f} ms) is {imaging:,.1f} s, "
+        f"{imaging / total_cpu if total_cpu else 0:.0%} of the CPU the run used."
         if elapsed
         else "",
     ]
