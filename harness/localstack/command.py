@@ -101,7 +101,7 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
     if args.explain:
         return explain(console, as_json)
     parameters = parse_assignments(args.param)
-    previous: list[tuple[int, Any]] = []
+    previous: list[tuple[signal.Signals, Any]] = []
     if threading.current_thread() is threading.main_thread():
         # Ctrl-C and SIGTERM both end in the context manager's clean stop (SIGINT too when the shell that
         # started us in the background set it to "ignore"); the previous handlers come back afterwards.
