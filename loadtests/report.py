@@ -102,8 +102,11 @@ def to_markdown(data: Mapping[str, Any]) -> str:
             "## Break",
             "",
             f"Highest rate held: **{_num(brk['highest_held_rate'])} photos/s**"
+            + (f" (load stopped at {data['stopped_early_at_s']} s)" if data.get("stopped_early_at_s") else "")
             + (
-                f" (load stopped at {data['stopped_early_at_s']} s)" if data.get("stopped_early_at_s") else ""
+                " - every step held: the pipeline did not break; raise --break-steps or --break-start"
+                if brk["steps"] and all(s["held"] for s in brk["steps"] if s["uploads"])
+                else ""
             ),
             "",
             "| step | rate/s | uploads | resolved | p95 | held |",
