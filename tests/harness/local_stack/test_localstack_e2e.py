@@ -21,12 +21,14 @@ from harness.destroy import destroy
 from harness.localstack import LocalStack
 from harness.localstack.worker import Worker
 from harness.metrics import read_metrics
+from harness.params import load_template
 from harness.redrive import redrive_stack
 
 pytestmark = pytest.mark.localstack
 
 STACK = "photopipe-e2e"
 MAX_RECEIVE_COUNT = 2
+EMAIL = "ops@example.com"
 VALID = ("jpeg-0.3mp", "png-rgba", "gif", "webp")
 BAD = ("zero-bytes", "random-bytes-jpg", "jpeg-truncated")
 WAIT_S = 60.0
@@ -92,7 +94,12 @@ class Pipeline:
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    parameters = {"Timeout": "15", "MaxReceiveCount": str(MAX_RECEIVE_COUNT), "MaximumConcurrency": "2"}
+    parameters = {
+        "Timeout": "15",
+        "MaxReceiveCount": str(MAX_RECEIVE_COUNT),
+        "MaximumConcurrency": "2",
+        "NotificationEmail": EMAIL,
+    }
     workdir = tmp_path_factory.mktemp("local")
     with LocalStack(port=0, stack_name=STACK, parameters=parameters, workdir=workdir) as stack:
         session = stack.session()
@@ -118,6 +125,36 @@ def uploaded(pipeline: Pipeline) -> Pipeline:
     wait_for(lambda: len(pipeline.read_notifications()) >= len(BAD), "one notification per bad upload")
     wait_for(lambda: pipeline.queue_depth("ProcessingQueueUrl") == 0, "an empty processing queue")
     return pipeline
+
+
+def test_the_wiring_applies_what_moto_cloudformation_skipped(pipeline: Pipeline) -> None:
+    session = pipeline.stack.session()
+    outputs = pipeline.stack.outputs
+    s3, sqs, cloudwatch = session.client("s3"), session.client("sqs"), session.client("cloudwatch")
+    upload = outputs["UploadBucketName"]
+    assert s3.get_bucket_versioning(Bucket=upload)["Status"] == "Enabled"
+    targets = s3.get_bucket_notification_configuration(Bucket=upload)["QueueConfigurations"]
+    assert [t["QueueArn"] for t in targets] == [outputs["ProcessingQueueArn"]]
+    assert (
+        "Policy"
+        in sqs.get_queue_attributes(QueueUrl=outputs["ProcessingQueueUrl"], AttributeNames=["Policy"])[
+            "Attributes"
+        ]
+    )
+    alarms = {a["AlarmName"] for a in cloudwatch.describe_alarms()["MetricAlarms"]}
+    template_alarms = [
+        r for r in load_template()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"
+    ]
+    assert len({a for a in alarms if a.startswith(f"{STACK}-")}) == len(template_alarms)
+
+
+def test_an_email_subscription_is_recorded_and_reported_as_not_delivered(pipeline: Pipeline) -> None:
+    sns = pipeline.stack.session().client("sns")
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=pipeline.stack.outputs["ErrorTopicArn"])
+    assert ("email", EMAIL) in {(s["Protocol"], s["Endpoint"]) for s in subscriptions["Subscriptions"]}
+    assert any(
+        EMAIL in note and "nothing is delivered" in note for note in pipeline.stack.report.wiring.notes
+    )
 
 
 def test_every_valid_upload_has_a_large_and_a_thumbnail_rendition(uploaded: Pipeline) -> None:
