@@ -3,6 +3,7 @@ Lambda's SQS event and partial-batch rules, EMF extraction, and a worker's timeo
 
 from __future__ import annotations
 
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -182,3 +183,20 @@ def test_a_worker_past_its_timeout_is_killed_and_the_invocation_fails(tmp_path: 
     assert invocation.timed_out
     assert not worker.alive
     assert any("Task timed out after 1.00 seconds" in line.message for line in invocation.lines)
+
+
+def test_the_runtimes_python_runs_the_function_when_it_is_installed() -> None:
+    chosen = choose_interpreter("python3.12")
+    assert chosen.runtime == "python3.12"
+    assert chosen.note == ""
+
+
+def test_without_the_runtimes_python_the_harness_python_runs_it_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("harness.localstack.interpreters.candidates", lambda version: [])
+    chosen = choose_interpreter("python3.13")
+    assert chosen.path == Path(sys.executable)
+    assert chosen.runtime == f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    assert "Runtime=python3.13" in chosen.note
+    assert "not installed" in chosen.note
