@@ -31,6 +31,7 @@ log = logging.getLogger("photopipe.load")
 # The handler writes the large rendition first and the thumbnail last (handler.app, specs order).
 RENDITIONS = (LARGE_RENDITION, THUMBNAIL_RENDITION)
 CLOUDWATCH_EVERY = 60.0
+HEADS_PER_SECOND = 50  # the watcher's budget of rendition HEADs, most overdue first
 
 
 def output_extension(target: Any) -> str:
@@ -119,15 +120,16 @@ def start_tracker(environment: Any, ctx: Any, options: Any) -> Tracker:
 
 
 def _poll_loop(tracker: Tracker) -> None:
-    pool = Pool(16)
+    pool = Pool(8)
     while True:
+        started = time.time()
         try:
-            due = tracker.due(time.time())
+            due = tracker.due(started, limit=HEADS_PER_SECOND // 10)
             if due:
                 pool.map(tracker.check, due)
         except Exception:
             log.exception("rendition poll failed")
-        gevent.sleep(0.1)
+        gevent.sleep(max(0.0, 0.1 - (time.time() - started)))
 
 
 def _error_loop(tracker: Tracker) -> None:
