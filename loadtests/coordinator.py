@@ -250,7 +250,9 @@ def write_report(environment: Any, ctx: Any) -> int:
         "break": {"steps": [asdict(s) for s in steps], "highest_held_rate": held}
         if spec.name == "break"
         else None,
-        "timeline": [asdict(b) for b in timeline(uploads, tracker.resolutions, start=start)],
+        "timeline": [
+            asdict(b) for b in timeline(uploads, tracker.resolutions, start=start, width=_width(uploads))
+        ],
         "backlog": [
             {
                 "t": round(s.t, 1),
@@ -268,6 +270,14 @@ def write_report(environment: Any, ctx: Any) -> int:
     print(report.summary(data, paths), flush=True)
     tracker.close()
     return 0 if result.passed else 1
+
+
+def _width(uploads: list[Upload]) -> float:
+    """Chart buckets: about 60 over the run, 1 to 10 s wide."""
+    if not uploads:
+        return 10.0
+    span = max(u.started for u in uploads) - min(u.started for u in uploads)
+    return float(min(10, max(1, round(span / 60))))
 
 
 def _throughput(uploads: list[Upload], resolutions: dict[str, Resolution]) -> dict[str, float | None]:

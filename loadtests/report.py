@@ -146,8 +146,8 @@ def write_chart(data: Mapping[str, Any], path: Path) -> Path:
     buckets = data.get("timeline") or []
     fig, rates = plt.subplots(figsize=(10, 4.5))
     t = [b["t"] for b in buckets]
-    rates.plot(t, [b["upload_rate"] for b in buckets], label="uploads/s", color="tab:blue")
-    rates.plot(t, [b["processed_rate"] for b in buckets], label="resolved/s", color="tab:green")
+    rates.step(t, [b["upload_rate"] for b in buckets], where="post", label="uploads/s", color="tab:blue")
+    rates.step(t, [b["processed_rate"] for b in buckets], where="post", label="resolved/s", color="tab:green")
     rates.set_xlabel("seconds into the run")
     rates.set_ylabel("photos per second")
     latency = rates.twinx()
