@@ -7,6 +7,7 @@ inflated), and that switch is a patch of moto's classes, which only works in the
 
 from __future__ import annotations
 
+import socket
 import urllib.request
 from typing import Any, Final
 
@@ -38,6 +39,18 @@ def disable_moto_sqs_delivery() -> None:
 
     queue_class.lambda_event_source_mappings = property(_get, _set)
     setattr(queue_class, _PATCHED, True)
+
+
+def _check_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise RuntimeError(
+                f"port {port} on 127.0.0.1 is in use ({exc.strerror}): stop what holds it, or pass --port 0 "
+                "for any free port"
+            ) from None
 
 
 class LocalSession(boto3.Session):
@@ -72,6 +85,8 @@ class MotoServer:
     def start(self) -> str:
         from moto.server import ThreadedMotoServer
 
+        if self.requested_port:
+            _check_free(self.requested_port)  # werkzeug would exit the whole process on a busy port
         patch_moto()
         disable_moto_sqs_delivery()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.requested_port, verbose=False)

@@ -3,6 +3,7 @@ Lambda's SQS event and partial-batch rules, EMF extraction, and a worker's timeo
 
 from __future__ import annotations
 
+import socket
 import sys
 import zipfile
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from harness.localstack.interpreters import choose_interpreter
 from harness.localstack.resolve import Lookups, Resolver, parameter_values
 from harness.localstack.runtime import failed_message_ids, sqs_record
+from harness.localstack.server import MotoServer
 from harness.localstack.telemetry import parse_emf
 from harness.localstack.wiring import WiringReport, lifecycle_rules, local_policy, notification_configuration
 from harness.localstack.worker import Invocation, Worker
@@ -200,3 +202,11 @@ def test_without_the_runtimes_python_the_harness_python_runs_it_and_says_why(
     assert chosen.runtime == f"python{sys.version_info[0]}.{sys.version_info[1]}"
     assert "Runtime=python3.13" in chosen.note
     assert "not installed" in chosen.note
+
+
+def test_a_busy_port_is_refused_with_a_way_out() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        with pytest.raises(RuntimeError, match="--port 0"):
+            MotoServer(holder.getsockname()[1]).start()
