@@ -1,5 +1,6 @@
 """`python -m harness.localstack.measure [--photos N] [--fixture NAME]`: the local stack's start-up time by
-phase, and a photo's end-to-end latency (PUT to both renditions listed), cold then warm, one at a time."""
+phase, a photo's end-to-end latency (PUT to both renditions listed), cold then warm, one at a time, and
+optionally the throughput of a burst (`--burst N`)."""
 
 from __future__ import annotations
 
@@ -30,13 +31,28 @@ def _latency(stack: LocalStack, key: str, body: bytes, timeout: float = 60.0) ->
     raise TimeoutError(f"no renditions of {key} after {timeout:.0f} s")
 
 
-def measure(photos: int, fixture: str) -> dict[str, Any]:
+def _burst(stack: LocalStack, count: int, body: bytes, timeout: float = 300.0) -> float:
+    """Seconds from the first PUT of `count` photos (uploaded back to back) to the last thumbnail listed."""
+    s3 = stack.session().client("s3")
+    processed = stack.outputs["ProcessedBucketName"]
+    started = time.perf_counter()
+    for n in range(count):
+        s3.put_object(Bucket=stack.outputs["UploadBucketName"], Key=f"burst/{n}.jpg", Body=body)
+    while time.perf_counter() - started < timeout:
+        if s3.list_objects_v2(Bucket=processed, Prefix="thumbnail/burst/").get("KeyCount", 0) >= count:
+            return time.perf_counter() - started
+        time.sleep(0.1)
+    raise TimeoutError(f"the burst of {count} photos did not finish in {timeout:.0f} s")
+
+
+def measure(photos: int, fixture: str, burst: int = 0) -> dict[str, Any]:
     body = fixture_bytes(fixture)
     with tempfile.TemporaryDirectory() as workdir:
         started = time.perf_counter()
         with LocalStack(port=0, stack_name="photopipe-measure", workdir=Path(workdir)) as stack:
             startup = time.perf_counter() - started
             latencies = [_latency(stack, f"measure/{n}.jpg", body) for n in range(photos)]
+            burst_s = _burst(stack, burst, body) if burst else None
             timings = stack.report.timings
             return {
                 "fixture": fixture,
@@ -46,6 +62,9 @@ def measure(photos: int, fixture: str) -> dict[str, Any]:
                 "first_photo_s": round(latencies[0], 3),
                 "warm_median_s": round(statistics.median(latencies[1:]), 3) if photos > 1 else None,
                 "warm_max_s": round(max(latencies[1:]), 3) if photos > 1 else None,
+                "burst_photos": burst,
+                "burst_s": round(burst_s, 2) if burst_s else None,
+                "burst_photos_per_s": round(burst / burst_s, 2) if burst_s else None,
                 "workers": stack.worker_stats(),
             }
 
@@ -54,8 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.localstack.measure")
     parser.add_argument("--photos", type=int, default=10)
     parser.add_argument("--fixture", default="jpeg-2mp")
+    parser.add_argument("--burst", type=int, default=0, help="then upload this many back to back")
     args = parser.parse_args(argv)
-    print(json.dumps(measure(args.photos, args.fixture), indent=2))
+    print(json.dumps(measure(args.photos, args.fixture, args.burst), indent=2))
     return 0
 
 
