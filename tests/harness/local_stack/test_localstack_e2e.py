@@ -35,14 +35,16 @@ WAIT_S = 60.0
 ENTRIES = {entry["name"]: entry for entry in manifest()}
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = WAIT_S) -> Any:
+def wait_for(
+    condition: Callable[[], Any], what: str, timeout: float = WAIT_S, seen: Callable[[], Any] | None = None
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}" + (f"; saw {seen()}" if seen else ""))
 
 
 @dataclass
@@ -223,7 +225,14 @@ def test_a_record_failing_every_time_lands_in_the_dlq_and_redrive_brings_it_back
         uploaded.s3.put_object(
             Bucket=stack.outputs["UploadBucketName"], Key=key, Body=fixture_bytes("jpeg-2mp")
         )
-        wait_for(lambda: uploaded.queue_depth("DeadLetterQueueUrl") == 1, "the record in the DLQ")
+        wait_for(
+            lambda: uploaded.queue_depth("DeadLetterQueueUrl") == 1,
+            "the record in the DLQ",
+            seen=lambda: {
+                "dlq": uploaded.queue_depth("DeadLetterQueueUrl"),
+                "queue": uploaded.queue_depth("ProcessingQueueUrl"),
+            },
+        )
         dead = sqs.receive_message(
             QueueUrl=stack.outputs["DeadLetterQueueUrl"], AttributeNames=["ApproximateReceiveCount"]
         )["Messages"][0]
@@ -238,7 +247,11 @@ def test_a_record_failing_every_time_lands_in_the_dlq_and_redrive_brings_it_back
         _processed_bucket_policy(uploaded, deny_writes=False)
     moved = redrive_stack(stack.session(), STACK)
     assert moved.moved == 1
-    wait_for(lambda: uploaded.has_renditions(key), f"renditions of {key} after the redrive")
+    wait_for(
+        lambda: uploaded.has_renditions(key),
+        f"renditions of {key} after the redrive",
+        seen=lambda: (uploaded.queue_depth("ProcessingQueueUrl"), sorted(uploaded.rendition_keys())),
+    )
     uploaded.processed.add(key)
     wait_for(lambda: uploaded.queue_depth("ProcessingQueueUrl") == 0, "an empty processing queue")
 
