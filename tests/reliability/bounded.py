@@ -9,10 +9,12 @@ hang is killed and reported instead of stalling the suite. Nothing here reads th
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import resource
 import signal
+import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from typing import Any
 HARD_CPU_CEILING_SECONDS = 60
 # Not a timing assertion: a child that deadlocks (a lock held by another thread at fork time) uses no CPU, so
 # only an alarm can end it; the figure is far above any case's cost on the slowest machine.
-HANG_GUARD_SECONDS = 300
+HANG_GUARD_SECONDS = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,17 +73,33 @@ class Meter:
         self.rss_growth_mib = (_status_kib("VmHWM") - self._baseline_kib) / 1024
 
 
+def _after_fork_in_child() -> None:
+    """Forget thread pools the parent created: their threads do not exist in the child, so work submitted
+    to them would wait forever. The handler keeps a lazily built pool for parallel S3 calls (a Lambda
+    container never forks, so it has no reason to reset it); the child builds a new one on first use."""
+    storage = sys.modules.get("handler.storage")
+    pools = getattr(storage, "_POOL", None)
+    if isinstance(pools, list):
+        pools.clear()
+
+
 def run_bounded(function: Callable[[Meter], Any]) -> Measured:
     """Run `function(meter)` in a child; its return value must pickle. Exceptions come back as `error` text.
 
     The figures cover the `with meter:` block if the function used it, otherwise the whole call.
     """
     read_end, write_end = os.pipe()
+    # Frozen objects are left alone by the child's garbage collector: without this a collection in the child
+    # writes to every object header of the (large) pytest heap, copying each page on write.
+    gc.freeze()
     pid = os.fork()
+    if pid != 0:
+        gc.unfreeze()
     if pid == 0:  # child
         status = 0
         try:
             os.close(read_end)
+            _after_fork_in_child()
             resource.setrlimit(resource.RLIMIT_CPU, (HARD_CPU_CEILING_SECONDS, HARD_CPU_CEILING_SECONDS + 5))
             signal.signal(signal.SIGALRM, signal.SIG_DFL)
             signal.alarm(HANG_GUARD_SECONDS)
