@@ -194,9 +194,7 @@ class Pipeline:
         renditions = make_renditions(
             data, self.settings.renditions, self.output, max_pixels=self.settings.max_pixels
         )
-        for rendition in renditions:
-            key = keys[rendition.name]
-            self.storage.write(key, rendition, event, seen[key])
+        self.storage.write_all(event, [(keys[r.name], r) for r in renditions], seen)
         done = time.perf_counter()
         latency = (datetime.now(UTC) - event.event_time).total_seconds() * 1000 if event.event_time else None
         self.obs.processed(

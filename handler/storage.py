@@ -8,9 +8,10 @@ invocations for two versions of one key cannot interleave into the older one win
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
@@ -18,6 +19,9 @@ from botocore.exceptions import ClientError
 from handler.errors import ErrorType, PermanentError, error_code, is_gone
 from handler.events import ObjectEvent, compare_sequencers
 from handler.imaging import Rendition
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 # Rendition metadata keys (x-amz-meta-*). S3 user metadata must be ASCII, so the source key is stored
@@ -116,10 +120,17 @@ class Storage:
         Called before the download and the decode, so a stale retry costs a HEAD per rendition and no more;
         the answers make the first write attempt of each rendition conditional without another HEAD.
         """
-        seen = {key: self.existing(key) for key in keys}
+        wanted = list(keys)
+        seen = dict(zip(wanted, _in_parallel(self.existing, wanted), strict=True))
         for key, found in seen.items():
             _raise_if_stale(event, key, found)
         return seen
+
+    def write_all(
+        self, event: ObjectEvent, writes: Sequence[tuple[str, Rendition]], seen: Mapping[str, Existing | None]
+    ) -> None:
+        """Every rendition of one record, written side by side; the first failure is raised."""
+        _in_parallel(lambda item: self.write(item[0], item[1], event, seen.get(item[0], _UNSEEN)), writes)
 
     def write(
         self, key: str, rendition: Rendition, event: ObjectEvent, seen: Existing | None = _UNSEEN
@@ -154,6 +165,21 @@ class Storage:
         raise ClientError(
             {"Error": {"Code": "ConditionalRequestConflict", "Message": f"{key} kept changing"}}, "PutObject"
         )
+
+
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _in_parallel(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """Run the calls of one record side by side: they wait on S3, not on the CPU (one RTT instead of N).
+
+    The first failure is raised, as a sequential loop would; the pool lives as long as the container.
+    """
+    if len(items) < 2:
+        return [fn(item) for item in items]
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=4, thread_name_prefix="s3"))
+    return list(_POOL[0].map(fn, items))
 
 
 def _raise_if_stale(event: ObjectEvent, key: str, found: Existing | None) -> None:
