@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ from harness.localstack.telemetry import (
 )
 from harness.localstack.worker import Invocation, Worker
 
+LOG: Final = logging.getLogger(__name__)
 RECEIVE_WAIT_S: Final = 1  # short long-polls so a stop takes effect within a second
 SQS_RECEIVE_LIMIT: Final = 10
 CONFIG_POLL_S: Final = 2.0
@@ -223,6 +225,10 @@ class LambdaRuntime:
         self.errors = 0
         self.timeouts = 0
         self.throttles = 0
+        self.failures: list[str] = []
+        self.receives = (
+            0  # ReceiveMessage calls completed (moto takes a queue's visibility at a call's start)
+        )
 
     def _environment(self, function: FunctionSpec) -> dict[str, str]:
         return {
@@ -310,6 +316,7 @@ class LambdaRuntime:
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             )
+            self.receives += 1
             received = answer.get("Messages", [])
             messages += received
             if mapping.batching_window_s == 0:
@@ -341,6 +348,9 @@ class LambdaRuntime:
             def run(batch: list[dict[str, Any]] = messages) -> None:
                 try:
                     self._invoke(sqs, mapping, batch)
+                except Exception as exc:  # the batch stays in the queue; visible in `failures` and the log
+                    self.failures.append(f"{type(exc).__name__}: {exc}")
+                    LOG.exception("invoking %s with %d record(s) failed", self.function.name, len(batch))
                 finally:
                     slots.release()
 

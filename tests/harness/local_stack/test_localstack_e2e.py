@@ -196,6 +196,28 @@ def test_metrics_count_the_processed_images_and_the_lambda_invocations(uploaded:
     assert (report.get("Duration", "Average", "AWS/Lambda", FunctionName=function) or 0) > 0
 
 
+def _runtime_state(stack: LocalStack) -> dict[str, Any]:
+    runtime = stack.runtime
+    if runtime is None:
+        return {}
+    return {
+        "invocations": runtime.invocations,
+        "errors": runtime.errors,
+        "timeouts": runtime.timeouts,
+        "throttles": runtime.throttles,
+        "failures": runtime.failures,
+        "log": [
+            e["message"][:300]
+            for e in stack.session()
+            .client("logs")
+            .filter_log_events(logGroupName=stack.outputs["LogGroupName"])["events"][-8:]
+        ],
+        "in_flight": runtime.pool.in_flight,
+        "threads_alive": [t.name for t in runtime._threads if t.is_alive()],
+        "workers": stack.worker_stats(),
+    }
+
+
 def _processed_bucket_policy(pipeline: Pipeline, deny_writes: bool) -> None:
     bucket = pipeline.stack.outputs["ProcessedBucketName"]
     s3 = pipeline.s3
@@ -219,6 +241,12 @@ def test_a_record_failing_every_time_lands_in_the_dlq_and_redrive_brings_it_back
     sqs = uploaded.sqs
     queue_url = stack.outputs["ProcessingQueueUrl"]
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": "1"})
+    # moto applies the visibility a ReceiveMessage call read when it began: let the poller's current long
+    # poll end, so that the upload's receives use the new value.
+    runtime = stack.runtime
+    assert runtime is not None
+    receives = runtime.receives
+    wait_for(lambda: runtime.receives >= receives + 2, "a receive that began after the change")
     key = "photos/retried.jpg"
     _processed_bucket_policy(uploaded, deny_writes=True)  # AccessDenied on every write: a transient fault
     try:
@@ -231,6 +259,7 @@ def test_a_record_failing_every_time_lands_in_the_dlq_and_redrive_brings_it_back
             seen=lambda: {
                 "dlq": uploaded.queue_depth("DeadLetterQueueUrl"),
                 "queue": uploaded.queue_depth("ProcessingQueueUrl"),
+                "runtime": _runtime_state(stack),
             },
         )
         dead = sqs.receive_message(
