@@ -8,6 +8,7 @@ invocations for two versions of one key cannot interleave into the older one win
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -168,6 +169,9 @@ class Storage:
 
 
 _POOL: list[ThreadPoolExecutor] = []
+# A forked child (the local runtime's workers, bounded test runs) inherits the pool but not its threads:
+# it must start a pool of its own instead of waiting forever on the parent's.
+os.register_at_fork(after_in_child=_POOL.clear)
 
 
 def _in_parallel(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:

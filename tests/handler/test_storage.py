@@ -44,3 +44,20 @@ def test_without_permission_to_look_the_rendition_is_still_written(world: World)
     assert result.response == {"batchItemFailures": []}
     assert denied.struck == 2
     assert len(world.renditions()) == 2
+
+
+def test_a_forked_child_writes_with_a_pool_of_its_own() -> None:
+    import os
+
+    from handler import storage
+
+    assert storage._in_parallel(lambda x: x * 2, [1, 2]) == [2, 4]  # the parent's pool exists now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        os.write(write, repr(storage._in_parallel(lambda x: x * 3, [1, 2])).encode())
+        os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.read(read, 100) == b"[3, 6]"
+    assert status == 0
