@@ -60,7 +60,7 @@ def package(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def deploy(session: nox.Session) -> None:
-    """Package and deploy a stack (`-- --stack-name NAME [--region us-west-2] [--email ...] [--param K=V]`)."""
+    """Package and deploy a stack (`-- --stack-name NAME [--region R] [--email ...] [--param K=V]`)."""
     session.install("-e", ".[harness]")
     session.run("python", "-m", "harness", "deploy", *session.posargs)
 
