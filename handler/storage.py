@@ -48,7 +48,7 @@ class StaleEventError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Existing:
-    etag: str | None  # None: unknown (no permission to look), so the write cannot be conditional
+    etag: str | None  # None only when S3 sent none: the write is then unconditional
     sequencer: str | None
 
 
@@ -108,9 +108,8 @@ class Storage:
             code = error_code(exc)
             if code in ("404", "NoSuchKey", "NotFound"):
                 return None
-            if code in ("403", "AccessDenied"):
-                # Without s3:ListBucket a missing key answers 403: the guard cannot see, so it stands aside.
-                return Existing(etag=None, sequencer=None)
+            # 403 is a denial, not an absence (the role's s3:ListBucket makes S3 answer a missing key with
+            # 404): writing blind could let an old event overwrite a newer photo, so the record is retried.
             raise
         metadata: Mapping[str, str] = head.get("Metadata", {})
         return Existing(etag=head.get("ETag"), sequencer=metadata.get(META_SEQUENCER) or None)

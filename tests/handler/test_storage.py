@@ -35,15 +35,14 @@ def test_a_write_that_lost_a_race_looks_again_and_then_writes(world: World) -> N
     assert {v["cache_control"] for v in world.renditions().values()} == {CACHE_CONTROL}
 
 
-def test_without_permission_to_look_the_rendition_is_still_written(world: World) -> None:
+def test_a_denied_look_retries_the_record_instead_of_writing_blind(world: World) -> None:
     upload = world.put("a/photo.jpg", fixture_bytes("jpeg-0.3mp"))
     denied = Fault("HeadObject", "AccessDenied")
 
     result = world.invoke(world.sqs_event(("m-1", world.body(upload))), world.deps(denied))
 
-    assert result.response == {"batchItemFailures": []}
-    assert denied.struck == 2
-    assert len(world.renditions()) == 2
+    assert result.response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert world.renditions() == {}
 
 
 def test_a_forked_child_writes_with_a_pool_of_its_own() -> None:

@@ -269,7 +269,7 @@ FORBIDDEN: dict[str, Probe] = {
     "s3:DeleteObject on the upload bucket": lambda s, d: _c(s, "s3").delete_object(
         Bucket=_o(d, UP), Key="albums/ok.jpg"
     ),
-    "s3:ListBucket on the upload bucket": lambda s, d: _c(s, "s3").list_objects_v2(Bucket=_o(d, UP)),
+    "s3:ListBucket on another bucket": lambda s, d: _c(s, "s3").list_objects_v2(Bucket=ARTIFACTS),
     "s3:PutBucketPolicy on the upload bucket": lambda s, d: _c(s, "s3").put_bucket_policy(
         Bucket=_o(d, UP), Policy=DOC
     ),
@@ -327,6 +327,12 @@ GRANTED: dict[str, Probe] = {
     "kms:GenerateDataKey with the pipeline key": lambda s, d: _c(s, "kms").generate_data_key(
         KeyId=d.pipeline_key, KeySpec="AES_256"
     ),
+    "s3:ListBucket on the upload bucket (a missing upload answers 404)": lambda s, d: _c(
+        s, "s3"
+    ).list_objects_v2(Bucket=_o(d, UP)),
+    "s3:ListBucket on the processed bucket (a missing rendition answers 404)": lambda s, d: _c(
+        s, "s3"
+    ).list_objects_v2(Bucket=_o(d, PROC)),
     "sns:Publish to the error topic": lambda s, d: _c(s, "sns").publish(
         TopicArn=_o(d, StackOutput.ERROR_TOPIC_ARN), Message="{}"
     ),

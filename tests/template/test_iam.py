@@ -31,6 +31,10 @@ EXPECTED_STATEMENTS: dict[str, tuple[set[str], list[Any]]] = {
             _sub(f"${{ProcessedBucket.Arn}}/{THUMBNAIL_RENDITION}/*"),
         ],
     ),
+    "ListOwnBucketsSoMissingObjectsAnswer404": (
+        {"s3:ListBucket"},
+        [_arn("UploadBucket"), _arn("ProcessedBucket")],
+    ),
     "ConsumeProcessingQueue": (
         {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
         [_arn("ProcessingQueue")],
