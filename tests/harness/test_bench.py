@@ -60,8 +60,10 @@ def test_the_markdown_lists_ratios_targets_and_import_costs() -> None:
         {
             "boto3": {"wall_ms": 400.0, "cpu_ms": 150.0},
             "handler.app + Settings": {"wall_ms": 200.0, "cpu_ms": 80.0},
+            "handler.app + Settings + boto3": {"wall_ms": 500.0, "cpu_ms": 200.0},
         },
     )
     assert "| jpeg-phone-12mp | handler | 20.0 | 0.20x | 1.25x |" in text
     assert "**PASS**" in text
     assert "0.50x importing boto3 alone" in text
+    assert "On top of boto3 the handler adds 100.0 ms (1.25x boto3 alone)." in text
