@@ -7,6 +7,7 @@ resolve the target once and hand the workers the bucket names through the hidden
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from loadtests.mix import FixtureMix, parse
@@ -18,6 +19,7 @@ DEFAULTS = ShapeSpec()
 # nothing but its p95 reaches 80 s. The default day (0.3 x 4,000 photos in 10 minutes) peaks at 6/s;
 # `--volume-scale 1 --time-scale 48` is the full day at that peak, in 30 minutes.
 DEFAULT_TIME_SCALE = 144.0
+DEFAULT_UPLOADERS = 16
 DEFAULT_VOLUME_SCALE = 0.3
 
 
@@ -49,7 +51,12 @@ def add_arguments(parser: Any, *, for_locust: bool = True) -> None:
     group.add_argument(
         "--mix", default="default", help="fixture mix: a preset or name=share,... summing to 1"
     )
-    group.add_argument("--uploaders", type=int, default=16, help="single-photo uploader users")
+    group.add_argument(
+        "--uploaders",
+        type=int,
+        default=None,
+        help=f"single-photo uploader users ({DEFAULT_UPLOADERS}; burst: one per photo/s of the burst)",
+    )
     group.add_argument("--album-users", type=int, default=2, help="users uploading albums in bursts")
     group.add_argument("--album-size", type=int, default=20, help="photos per album burst")
     group.add_argument("--album-share", type=float, default=0.25, help="share of photos uploaded in albums")
@@ -123,6 +130,15 @@ def apply_defaults(options: Any) -> None:
         options.p95_ms = P95_MS.get(options.shape, 20_000.0)
     if options.e2e_timeout is None:
         options.e2e_timeout = E2E_TIMEOUT.get(options.shape, 120.0)
+    if options.uploaders is None:
+        # A user uploads one photo at a time: when a PUT takes longer than a user's share of the schedule,
+        # the schedule slips. A burst's PUTs queue behind each other for up to a second on a busy machine.
+        burst_rate = (
+            math.ceil(options.burst_photos / options.burst_seconds) if options.burst_seconds > 0 else 0
+        )
+        options.uploaders = (
+            max(DEFAULT_UPLOADERS, burst_rate) if options.shape == "burst" else DEFAULT_UPLOADERS
+        )
 
 
 def check_users(options: Any) -> None:

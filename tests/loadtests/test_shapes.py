@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
+from loadtests.options import DEFAULT_UPLOADERS, add_arguments, apply_defaults
 from loadtests.shapes import ShapeError, ShapeSpec, diurnal, peak_to_mean_of
 
 
@@ -81,3 +84,18 @@ def test_steady_sends_rate_times_duration() -> None:
 def test_options_that_make_no_load_are_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ShapeError, match=message):
         ShapeSpec(**kwargs)  # type: ignore[arg-type]
+
+
+def _options(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    options = parser.parse_args(argv)
+    apply_defaults(options)
+    return options
+
+
+def test_a_burst_gets_one_uploader_per_photo_per_second_so_slow_puts_do_not_slip_its_schedule() -> None:
+    assert _options("--shape", "burst").uploaders == 50
+    assert _options("--shape", "burst", "--burst-photos", "100").uploaders == DEFAULT_UPLOADERS
+    assert _options("--shape", "day").uploaders == DEFAULT_UPLOADERS
+    assert _options("--shape", "burst", "--uploaders", "8").uploaders == 8
