@@ -100,9 +100,7 @@ def process_event(event: Any, context: Any, settings: Settings, deps: Dependenci
             for message in parse_sqs_event(event):
                 if _out_of_time(context):
                     # Handing the rest back now beats a timeout, which would redeliver the whole batch.
-                    obs.logger.warning(
-                        "too little time left; record handed back", extra={"id": message.message_id}
-                    )
+                    pipeline.hand_back(message.body, message.receive_count, message.message_id)
                     failures.append({"itemIdentifier": message.message_id})
                     continue
                 obs.correlate(message_id=message.message_id)
@@ -233,7 +231,27 @@ class Pipeline:
         self.obs.logger.warning("rejected", extra={"error_type": str(exc.error_type), "reason": exc.reason})
         return "rejected"
 
-    def transient(self, event: ObjectEvent, exc: Exception, receive_count: int, *, final: bool) -> Outcome:
+    def hand_back(self, body: str, receive_count: int, message_id: str) -> Outcome:
+        """A record this invocation has no time left for: retried, and on its last receive notified first,
+        since SQS moves it to the DLQ next (a record must not reach the DLQ unannounced)."""
+        final = receive_count >= self.settings.max_receive_count
+        self.obs.logger.warning(
+            "too little time left; record handed back", extra={"id": message_id, "last_attempt": final}
+        )
+        if not final:
+            return "transient"
+        try:
+            events: list[ObjectEvent | None] = [n for n in parse_body(body) if isinstance(n, ObjectEvent)]
+        except PermanentError:
+            events = []
+        late = TimeoutError("the invocation ran out of time before this record")
+        for event in events or [None]:
+            self.transient(event, late, receive_count, final=True)
+        return "transient"
+
+    def transient(
+        self, event: ObjectEvent | None, exc: Exception, receive_count: int, *, final: bool
+    ) -> Outcome:
         self.obs.logger.warning(
             "transient failure; the record is retried",
             extra={"error": repr(exc), "receive_count": receive_count, "last_attempt": final},

@@ -399,6 +399,21 @@ def test_records_are_handed_back_when_the_invocation_is_nearly_out_of_time(world
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]}
     assert world.renditions() == {}
+    assert world.notifications() == [], "not the last receive: a later invocation will have time"
+
+
+def test_a_record_handed_back_on_its_last_receive_is_notified_before_the_dlq(world: World) -> None:
+    upload = world.put("a/photo.jpg", fixture_bytes(PHOTO))
+    context = Context("req-late")
+    context.get_remaining_time_in_millis = lambda: 1000  # type: ignore[attr-defined]
+    event = world.sqs_event(("m-1", world.body(upload)), receive_count=world.settings.max_receive_count)
+
+    response = process_event(event, context, world.settings, world.deps())
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    [note] = world.notifications()
+    assert (note["errorType"], note["key"]) == (ErrorType.RETRIES_EXHAUSTED, upload.key)
+    assert "ran out of time" in note["reason"]
 
 
 def test_default_clients_have_explicit_timeouts_and_standard_retries(monkeypatch: pytest.MonkeyPatch) -> None:
