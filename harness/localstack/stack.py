@@ -23,6 +23,7 @@ from harness.deploy import deploy
 from harness.localstack.interpreters import Interpreter, choose_interpreter, runtime_sdk_dir
 from harness.localstack.runtime import FunctionSpec, LambdaRuntime, MappingSpec, configuration_fingerprint
 from harness.localstack.server import ACCESS_KEY, DEFAULT_REGION, SECRET_KEY, LocalSession, MotoServer
+from harness.localstack.telemetry import QueueGauge
 from harness.localstack.wiring import WiringReport, describe_deployed, make_resolver, wire
 from harness.outputs import StackOutput
 from harness.package import ROOT, build_package
@@ -107,6 +108,7 @@ class LocalStack:
         self.environment_overrides = dict(environment_overrides or {})
         self.server = MotoServer(port)
         self.runtime: LambdaRuntime | None = None
+        self.queue_gauge: QueueGauge | None = None
         self.outputs: dict[str, str] = {}
         self.report = StartupReport()
         self.endpoint_url = ""
@@ -211,6 +213,13 @@ class LocalStack:
             overrides=self.environment_overrides,
         )
         self.runtime.start()
+        queue_urls = [
+            self.outputs[key]
+            for key in (StackOutput.PROCESSING_QUEUE_URL, StackOutput.DEAD_LETTER_QUEUE_URL)
+            if self.outputs.get(key)
+        ]
+        self.queue_gauge = QueueGauge(session, queue_urls, self.runtime.shipper)
+        self.queue_gauge.start()
         timings.runtime_s = time.perf_counter() - started
 
     def _function_spec(
@@ -297,6 +306,9 @@ class LocalStack:
         return stats
 
     def stop(self) -> None:
+        if self.queue_gauge is not None:
+            self.queue_gauge.stop()
+            self.queue_gauge = None
         if self.runtime is not None:
             self.runtime.stop()
             self.runtime = None

@@ -1,5 +1,6 @@
 """What CloudWatch does with a Lambda function's output, done against moto: stdout lines into the function's
-log group, EMF lines into metrics, and the AWS/Lambda metrics of every invocation.
+log group, EMF lines into metrics, the AWS/Lambda metrics of every invocation, and the AWS/SQS depth metrics
+of the stack's queues (sampled once a minute, as SQS publishes them).
 
 Shipping runs on a thread of its own so an invocation never waits for CloudWatch (as on Lambda).
 """
@@ -18,6 +19,15 @@ from typing import Any, Final
 import boto3
 
 LAMBDA_NAMESPACE: Final = "AWS/Lambda"
+SQS_NAMESPACE: Final = "AWS/SQS"
+QUEUE_SAMPLE_PERIOD_S: Final = 60.0
+# AWS/SQS metric -> the GetQueueAttributes attribute it is read from. ApproximateAgeOfOldestMessage has no
+# attribute: the API cannot tell a message's age without receiving it, which would change the queue.
+QUEUE_DEPTH_ATTRIBUTES: Final = {
+    "ApproximateNumberOfMessagesVisible": "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible": "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed": "ApproximateNumberOfMessagesDelayed",
+}
 PUT_METRIC_LIMIT: Final = 1000
 LOG_BATCH_LIMIT: Final = 10_000
 
@@ -96,6 +106,69 @@ def throttle_metric_data(function_name: str, *, when: datetime) -> dict[str, Any
         "Value": 1.0,
         "Unit": "Count",
     }
+
+
+def queue_metric_data(
+    queue_name: str, attributes: Mapping[str, str], *, when: datetime
+) -> list[dict[str, Any]]:
+    """The AWS/SQS depth metrics of one queue, from its GetQueueAttributes answer."""
+    dimensions = [{"Name": "QueueName", "Value": queue_name}]
+    return [
+        {
+            "MetricName": metric,
+            "Dimensions": dimensions,
+            "Timestamp": when,
+            "Value": float(attributes.get(attribute, 0)),
+            "Unit": "Count",
+        }
+        for metric, attribute in QUEUE_DEPTH_ATTRIBUTES.items()
+    ]
+
+
+class QueueGauge:
+    """Samples the queues' depth at start and then every `period` seconds, and publishes it through the
+    shipper: the queue-depth alarms' data, the dashboard's queue widgets and the load report's readback."""
+
+    def __init__(
+        self,
+        session: boto3.Session,
+        queue_urls: Sequence[str],
+        shipper: Shipper,
+        period: float = QUEUE_SAMPLE_PERIOD_S,
+    ) -> None:
+        self.sqs: Any = session.client("sqs")
+        self.queue_urls = list(queue_urls)
+        self.shipper = shipper
+        self.period = period
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="queue-gauge", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def sample(self) -> None:
+        when = datetime.now(UTC)
+        for url in self.queue_urls:
+            try:
+                answer = self.sqs.get_queue_attributes(
+                    QueueUrl=url, AttributeNames=list(QUEUE_DEPTH_ATTRIBUTES.values())
+                )
+            except Exception:  # a queue deleted under the stack, a busy server: the next sample tries again
+                self.failures += 1
+                continue
+            name = url.rstrip("/").rsplit("/", 1)[-1]
+            self.shipper.metrics(SQS_NAMESPACE, queue_metric_data(name, answer["Attributes"], when=when))
+
+    def _run(self) -> None:
+        self.sample()
+        while not self._stop.wait(self.period):
+            self.sample()
 
 
 class Shipper:

@@ -272,6 +272,17 @@ def test_a_record_failing_every_time_lands_in_the_dlq_and_redrive_brings_it_back
         )
         assert key.replace("/", "%2F") in dead["Body"] or key in dead["Body"]
         assert not uploaded.has_renditions(key)
+        gauge = stack.queue_gauge
+        assert gauge is not None
+        gauge.sample()  # the minute's sample, now
+        stack.flush()
+        depth = read_metrics(stack.session(), STACK, minutes=30).get(
+            "ApproximateNumberOfMessagesVisible",
+            "Maximum",
+            "AWS/SQS",
+            QueueName=stack.outputs["DeadLetterQueueUrl"].rsplit("/", 1)[-1],
+        )
+        assert depth == 1, "the DLQ's depth reaches CloudWatch, where its alarm reads it"
     finally:
         _processed_bucket_policy(uploaded, deny_writes=False)
     moved = redrive_stack(stack.session(), STACK)

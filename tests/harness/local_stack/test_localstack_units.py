@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import sys
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from harness.localstack.interpreters import choose_interpreter
 from harness.localstack.resolve import Lookups, Resolver, parameter_values
 from harness.localstack.runtime import failed_message_ids, sqs_record
 from harness.localstack.server import MotoServer
-from harness.localstack.telemetry import parse_emf
+from harness.localstack.telemetry import parse_emf, queue_metric_data
 from harness.localstack.wiring import WiringReport, lifecycle_rules, local_policy, notification_configuration
 from harness.localstack.worker import Invocation, Worker
 from harness.params import load_template
@@ -163,6 +164,22 @@ def test_an_emf_line_becomes_one_metric_per_dimension_set() -> None:
     ]
     assert {d["Unit"] for d in data} == {"Count"}
     assert parse_emf('{"level": "INFO", "message": "not a metric"}') == {}
+
+
+def test_a_queues_depth_becomes_the_aws_sqs_metrics_cloudwatch_would_publish() -> None:
+    when = datetime(2026, 11, 29, tzinfo=UTC)
+    attributes = {"ApproximateNumberOfMessages": "3", "ApproximateNumberOfMessagesNotVisible": "2"}
+
+    data = queue_metric_data("photos-dlq", attributes, when=when)
+
+    assert {d["MetricName"]: d["Value"] for d in data} == {
+        "ApproximateNumberOfMessagesVisible": 3.0,
+        "ApproximateNumberOfMessagesNotVisible": 2.0,
+        "ApproximateNumberOfMessagesDelayed": 0.0,
+    }
+    assert {(d["Dimensions"][0]["Name"], d["Dimensions"][0]["Value"]) for d in data} == {
+        ("QueueName", "photos-dlq")
+    }
 
 
 def test_a_worker_past_its_timeout_is_killed_and_the_invocation_fails(tmp_path: Path) -> None:
