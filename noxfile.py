@@ -17,7 +17,7 @@ TEMPLATE = "template/template.json"
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff, mypy (strict on handler/ and harness/), cfn-lint and the cfn-flip round trip; then checkov."""
+    """ruff, mypy strict (handler/, harness/, loadtests/), cfn-lint, the cfn-flip round trip; then checkov."""
     session.install("-e", ".[lint]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")

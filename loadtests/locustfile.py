@@ -269,7 +269,8 @@ class PhotopipeShape(LoadTestShape):
         outstanding = [u for u in tracker.pending() if now - u.started <= options.e2e_timeout]
         if outstanding:
             return (0, users)
-        coordinator.finalize(self.runner.environment, CTX)
+        if self.runner is not None:  # tick() is only called by a runner; None is the unbound shape
+            coordinator.finalize(self.runner.environment, CTX)
         return None
 
 
