@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests import options as opts
+from loadtests.memory import rss_line, rss_summary
 from loadtests.mix import FixtureMix, MixError
 from loadtests.shapes import ShapeError
 from loadtests.target import TargetError, resolve
@@ -114,6 +115,7 @@ class CpuSampler:
         self.started = time.time()
         self.base = self._cpu(self.me)
         self.series: list[tuple[float, dict[str, float], float]] = []
+        self.worker_rss: dict[int, list[tuple[float, int]]] = {}  # function worker pid -> (time, RSS)
 
     @staticmethod
     def _cpu(process: Any) -> float:
@@ -137,6 +139,8 @@ class CpuSampler:
                 key = child.pid
                 category = self.last[key][0] if key in self.last else self._category(child)
                 self.last[key] = (category, self._cpu(child))
+                if category == "function workers":
+                    self.worker_rss.setdefault(key, []).append((time.time(), child.memory_info().rss))
         totals = self._totals()
         machine = self.psutil.cpu_times()
         busy = float(machine.user + machine.system + machine.nice + getattr(machine, "irq", 0.0))
@@ -311,7 +315,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = run_locust(args, stack_name, env, report_dir, timeout)
             elapsed = time.time() - started
             cpu = sampler.stop()
-            machine = machine_report(report_dir, cpu_ms, cpu, elapsed, stack, sampler.busiest_minute())
+            machine = machine_report(
+                report_dir,
+                cpu_ms,
+                cpu,
+                elapsed,
+                stack,
+                sampler.busiest_minute(),
+                rss_summary(sampler.worker_rss, started),
+            )
     except TargetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -327,6 +339,7 @@ def machine_report(
     elapsed: float,
     stack: Any,
     busiest: dict[str, float],
+    memory: dict[str, Any] | None = None,
 ) -> str:
     """This machine's limit (cores / CPU time per photo) against what the run sustained, and where the CPU
     went; appended to the run's report."""
@@ -354,6 +367,7 @@ def machine_report(
         "imaging_cpu_seconds": round(imaging, 2),
         "imaging_share_of_cpu_used": round(imaging / total_cpu, 3) if total_cpu else None,
         "function_workers": _worker_stats(stack),
+        "function_worker_rss": memory or {},
     }
     if data:
         data["machine"] = machine
@@ -382,6 +396,8 @@ def machine_report(
         + f" (of {cores}). The moto server and the pollers share one Python process: one GIL, at most "
         "one core.",
     ]
+    if memory:
+        lines += ["", rss_line(memory)]
     text = "\n".join(lines) + "\n"
     markdown = report_dir / "report.md"
     if markdown.exists():
