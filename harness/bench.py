@@ -70,7 +70,7 @@ def _fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def run_handler(data: bytes) -> int:
+def run_handler(data: bytes, output_format: str | None = None) -> int:
     from handler.config import Settings
     from handler.imaging import OutputSpec, make_renditions
 
@@ -78,10 +78,18 @@ def run_handler(data: bytes) -> int:
     renditions = make_renditions(
         data,
         settings.renditions,
-        OutputSpec(settings.output_format, settings.output_quality),
+        OutputSpec(output_format or settings.output_format, settings.output_quality),
         max_pixels=settings.max_pixels,
     )
     return sum(len(r.data) for r in renditions)
+
+
+def run_handler_webp(data: bytes) -> int:
+    return run_handler(data, "WEBP")
+
+
+def run_handler_avif(data: bytes) -> int:
+    return run_handler(data, "AVIF")
 
 
 def run_naive(data: bytes) -> int:
@@ -134,7 +142,11 @@ RECIPES: Final[dict[str, Callable[[bytes], int]]] = {
     "naive": run_naive,
     "floor": run_floor,
     "pyvips": run_pyvips,
+    "handler-webp": run_handler_webp,
+    "handler-avif": run_handler_avif,
 }
+# What the OutputFormat parameter costs: the handler with each other output format, on the target photo only.
+FORMAT_METHODS: Final = ("handler-webp", "handler-avif")
 
 
 # ----------------------------------------------------------------------------------------- one case
@@ -167,7 +179,7 @@ def measure_case(method: str, data: bytes, repeat: int) -> dict[str, Any]:
         import pillow_heif
 
         pillow_heif.register_heif_opener()  # the handler registers it on import; the others need it for HEIC
-        if method == "handler":
+        if method.startswith("handler"):
             import handler.imaging  # noqa: F401
     baseline = _rss_mb()
     output = recipe(data)  # warm-up: lazy imports, codec tables
@@ -378,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per case (after one warm-up)")
     parser.add_argument("--import-runs", type=int, default=7)
     parser.add_argument("--fixture", action="append", help="fixture name (default: every fixture class)")
-    parser.add_argument("--method", action="append", choices=METHODS)
+    parser.add_argument("--method", action="append", choices=METHODS + FORMAT_METHODS)
     parser.add_argument("--out", type=Path, default=Path("reports/bench"))
     parser.add_argument(
         "--io-ms", type=float, default=60.0, help="fixed I/O time per photo for the cost model"
@@ -421,6 +433,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{fixture:18} {method:8} {result.cpu_ms:8.1f} ms CPU  {result.peak_delta_mb:7.1f} MB peak",
                 flush=True,
             )
+    if not args.method:
+        for method in FORMAT_METHODS:
+            result = run_case(method, TARGET_FIXTURE, paths[TARGET_FIXTURE], args.repeat)
+            results.append(result)
+            print(f"{TARGET_FIXTURE:18} {method:8} {result.cpu_ms:8.1f} ms CPU", flush=True)
     checks = verdicts(results)
     imports = {name: import_cost(code, args.import_runs) for name, code in IMPORT_PROBES.items()}
 

@@ -33,6 +33,22 @@ def test_the_reference_recipes_encode_something(method: str) -> None:
     assert bench.RECIPES[method](fixture_bytes("jpeg-0.3mp")) > 0
 
 
+@pytest.mark.parametrize(("method", "magic"), [("handler-webp", b"WEBP"), ("handler-avif", b"ftypavif")])
+def test_the_format_recipes_run_the_handler_with_the_format_they_name(method: str, magic: bytes) -> None:
+    from fixtures.generate import fixture_bytes
+    from handler.config import Settings
+    from handler.imaging import OutputSpec, make_renditions
+
+    data = fixture_bytes("jpeg-0.3mp")
+    fmt = method.removeprefix("handler-").upper()
+    settings = Settings(processed_bucket="b", error_topic_arn="")
+    spec = OutputSpec(fmt, settings.output_quality)
+    expected = make_renditions(data, settings.renditions, spec, max_pixels=settings.max_pixels)
+
+    assert all(magic in r.data[:32] for r in expected)
+    assert bench.RECIPES[method](data) == sum(len(r.data) for r in expected)
+
+
 def test_verdicts_hold_the_issue_targets() -> None:
     checks = verdicts([_result("handler", 20, 10), _result("naive", 100, 100), _result("floor", 16, 10)])
     assert [(c.name, round(c.value, 2), c.passed) for c in checks] == [
