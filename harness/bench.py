@@ -308,7 +308,7 @@ def to_markdown(
                 f"| {fixture} | {r.method} | {r.cpu_ms:,.1f} | {vs_naive} | {vs_floor} | "
                 f"{r.peak_delta_mb:,.1f} | {r.output_bytes:,} |"
             )
-    lines += ["", f"### Targets on {TARGET_FIXTURE} (issue 3)", ""]
+    lines += ["", f"### Targets on {TARGET_FIXTURE}", ""]
     for check in checks:
         lines.append(
             f"- {check.name}: {check.value:.2f}x (target <= {check.target}x) "

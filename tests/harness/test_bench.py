@@ -49,7 +49,7 @@ def test_the_format_recipes_run_the_handler_with_the_format_they_name(method: st
     assert bench.RECIPES[method](data) == sum(len(r.data) for r in expected)
 
 
-def test_verdicts_hold_the_issue_targets() -> None:
+def test_verdicts_hold_the_benchmark_targets() -> None:
     checks = verdicts([_result("handler", 20, 10), _result("naive", 100, 100), _result("floor", 16, 10)])
     assert [(c.name, round(c.value, 2), c.passed) for c in checks] == [
         ("CPU time vs naive", 0.2, True),
