@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -176,13 +176,18 @@ os.register_at_fork(after_in_child=_POOL.clear)
 def _in_parallel(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
     """Run the calls of one record side by side: they wait on S3, not on the CPU (one RTT instead of N).
 
-    The first failure is raised, as a sequential loop would; the pool lives as long as the container.
+    Every call has finished before anything is returned or raised: a write still in flight after the record
+    was handed back would race its own retry, and Lambda freezes such threads with the container and thaws
+    them in a later invocation. Then the first failure, in item order, is raised as a sequential loop would.
+    The pool lives as long as the container.
     """
     if len(items) < 2:
         return [fn(item) for item in items]
     if not _POOL:
         _POOL.append(ThreadPoolExecutor(max_workers=4, thread_name_prefix="s3"))
-    return list(_POOL[0].map(fn, items))
+    futures = [_POOL[0].submit(fn, item) for item in items]
+    wait(futures)
+    return [future.result() for future in futures]
 
 
 def _raise_if_stale(event: ObjectEvent, key: str, found: Existing | None) -> None:

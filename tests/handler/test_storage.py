@@ -45,6 +45,26 @@ def test_a_denied_look_retries_the_record_instead_of_writing_blind(world: World)
     assert world.renditions() == {}
 
 
+def test_a_failing_call_is_raised_only_after_its_siblings_have_finished() -> None:
+    import threading
+    import time
+
+    from handler import storage
+
+    finished = threading.Event()
+
+    def call(item: int) -> int:
+        if item == 0:
+            raise RuntimeError("throttled")
+        time.sleep(0.2)
+        finished.set()
+        return item
+
+    with pytest.raises(RuntimeError, match="throttled"):
+        storage._in_parallel(call, [0, 1])
+    assert finished.is_set(), "a sibling write must not outlive the record's answer"
+
+
 def test_a_forked_child_writes_with_a_pool_of_its_own() -> None:
     import os
 
