@@ -49,7 +49,10 @@ RESOURCES: Final[Mapping[str, Decision]] = {
     "AWS::KMS::Alias": _m(),
     "AWS::S3::Bucket": _m("created; moto skips every property but the name and encryption (wired)"),
     "AWS::S3::BucketPolicy": _w("moto reports it created but stores nothing: PutBucketPolicy"),
-    "AWS::SQS::Queue": _m(),
+    "AWS::SQS::Queue": _m(
+        "created as declared; the runtime publishes its AWS/SQS depth metrics once a minute (not the age "
+        "of the oldest message)"
+    ),
     "AWS::SQS::QueuePolicy": _w("moto reports it created but stores nothing: SetQueueAttributes(Policy)"),
     "AWS::SNS::Topic": _m(),
     "AWS::SNS::TopicPolicy": _w("moto reports it created but stores nothing: SetTopicAttributes(Policy)"),
