@@ -145,13 +145,16 @@ class _PacedUploader(User):
         self.done = 0
 
     def share(self) -> float:
-        raise NotImplementedError
+        """This class's share of the photos: albums take --album-share when there are album users."""
+        options = CTX.options
+        album_share = float(options.album_share) if options.album_users > 0 else 0.0
+        return album_share if self.album else 1.0 - album_share
 
     def batch(self) -> int:
-        return 1
+        return int(CTX.options.album_size) if self.album else 1
 
     def users_of_class(self) -> int:
-        raise NotImplementedError
+        return max(1, int(CTX.options.album_users)) if self.album else int(CTX.options.uploaders)
 
     @task
     def upload(self) -> None:
@@ -219,28 +222,12 @@ class PhotoUploader(_PacedUploader):
 
     weight = 1
 
-    def share(self) -> float:
-        options = CTX.options
-        return 1.0 - options.album_share if options.album_users > 0 else 1.0
-
-    def users_of_class(self) -> int:
-        return int(CTX.options.uploaders)
-
 
 class AlbumUploader(_PacedUploader):
     """An album: `album_size` photos uploaded at once by one user."""
 
     fixed_count = 2
     album = True
-
-    def share(self) -> float:
-        return float(CTX.options.album_share) if CTX.options.album_users > 0 else 0.0
-
-    def batch(self) -> int:
-        return int(CTX.options.album_size)
-
-    def users_of_class(self) -> int:
-        return max(1, int(CTX.options.album_users))
 
 
 # ----------------------------------------------------------------------------------------- shape
