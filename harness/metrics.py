@@ -147,7 +147,8 @@ def _aggregate(stat: str, values: Sequence[float]) -> float | None:
     return float(max(values))  # Maximum and percentiles: the worst period is the honest summary
 
 
-def _queue_name(url: str) -> str:
+def queue_name(url: str) -> str:
+    """The QueueName dimension of AWS/SQS metrics: the last part of the queue's URL."""
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
@@ -171,7 +172,7 @@ def pipeline_queries(
         ("queue", StackOutput.PROCESSING_QUEUE_URL),
         ("dlq", StackOutput.DEAD_LETTER_QUEUE_URL),
     ):
-        queue = _queue_name(outputs[key])
+        queue = queue_name(outputs[key])
         for metric, stat in SQS_STATS:
             queries.append(
                 MetricQuery(SQS_NAMESPACE, metric, (("QueueName", queue),), stat, f"{role} {metric}")

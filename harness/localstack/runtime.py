@@ -24,13 +24,13 @@ from typing import Any, Final
 import boto3
 
 from harness.localstack.telemetry import (
-    LAMBDA_NAMESPACE,
     LogLine,
     Shipper,
     lambda_metric_data,
     throttle_metric_data,
 )
 from harness.localstack.worker import Invocation, Worker
+from harness.metrics import LAMBDA_NAMESPACE
 
 LOG: Final = logging.getLogger(__name__)
 RECEIVE_WAIT_S: Final = 1  # short long-polls so a stop takes effect within a second

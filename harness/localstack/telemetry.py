@@ -18,8 +18,8 @@ from typing import Any, Final
 
 import boto3
 
-LAMBDA_NAMESPACE: Final = "AWS/Lambda"
-SQS_NAMESPACE: Final = "AWS/SQS"
+from harness.metrics import SQS_NAMESPACE, queue_name
+
 QUEUE_SAMPLE_PERIOD_S: Final = 60.0
 # AWS/SQS metric -> the GetQueueAttributes attribute it is read from. ApproximateAgeOfOldestMessage has no
 # attribute: the API cannot tell a message's age without receiving it, which would change the queue.
@@ -162,8 +162,8 @@ class QueueGauge:
             except Exception:  # a queue deleted under the stack, a busy server: the next sample tries again
                 self.failures += 1
                 continue
-            name = url.rstrip("/").rsplit("/", 1)[-1]
-            self.shipper.metrics(SQS_NAMESPACE, queue_metric_data(name, answer["Attributes"], when=when))
+            data = queue_metric_data(queue_name(url), answer["Attributes"], when=when)
+            self.shipper.metrics(SQS_NAMESPACE, data)
 
     def _run(self) -> None:
         self.sample()
