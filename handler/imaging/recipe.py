@@ -1,0 +1,104 @@
+"""From the bytes of an upload to encoded renditions: pure Pillow, no AWS.
+
+Why it is shaped this way: decoding dominates the cost of a photo, so the image is decoded once, JPEGs at the
+smallest DCT scale (`draft`) that still covers the largest rendition; every smaller rendition is derived from
+the larger one instead of from the original. Colour management and orientation run on the already small image.
+Untrusted bytes only reach decoders on the allow-list, and only after the header says the pixel count is
+within the limit.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+from PIL import Image
+
+from handler.constants import RenditionSpec
+from handler.errors import ErrorType, PermanentError
+from handler.imaging.badinput import check_webp_canvas
+from handler.imaging.colour import to_srgb
+from handler.imaging.decode import TRANSPOSE, load_image, normalise_mode, open_image, orientation_to_apply
+from handler.imaging.encode import OutputSpec, Rendition, encode, for_format
+from handler.imaging.formats import JPEG_FORMATS
+from handler.imaging.resample import DERIVED_REDUCING_GAP, fit, resize
+
+
+def make_renditions(
+    data: bytes, specs: Sequence[RenditionSpec], output: OutputSpec, *, max_pixels: int
+) -> list[Rendition]:
+    """Every rendition in `specs` (in that order) from one decode; PermanentError for a bad input."""
+    if not data:
+        raise PermanentError(ErrorType.EMPTY_OBJECT, "the object is empty (0 bytes)")
+    check_webp_canvas(data, max_pixels)
+    Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow's own bomb guard, matched to ours (it raises at twice this)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        img = open_image(data)
+        try:
+            width, height = img.size
+            if width * height > max_pixels:
+                raise PermanentError(
+                    ErrorType.TOO_MANY_PIXELS,
+                    f"{width}x{height} is {width * height:,} pixels, over the limit of {max_pixels:,}",
+                )
+            icc = img.info.get("icc_profile")
+            if img.format in JPEG_FORMATS:  # the DCT scale is chosen before decoding, from the header
+                orientation = orientation_to_apply(img)
+                targets, stored_largest = _plan(specs, (width, height), orientation)
+                img.draft(None, stored_largest)
+                load_image(img, data)
+            else:  # some decoders apply orientation themselves: what is left to do is known after loading
+                load_image(img, data)
+                orientation = orientation_to_apply(img)
+                targets, stored_largest = _plan(specs, img.size, orientation)
+            work = normalise_mode(img)
+        except BaseException:
+            img.close()
+            raise
+    if work is not img:
+        img.close()  # frees the decoded full-size pixels as soon as a converted copy exists
+    del img
+    # Handed over in a list that _render empties, so the full-size image dies with its first resize.
+    return _render([work], specs, targets, stored_largest, orientation, icc, output)
+
+
+def _plan(
+    specs: Sequence[RenditionSpec], stored: tuple[int, int], orientation: int
+) -> tuple[dict[str, tuple[int, int]], tuple[int, int]]:
+    """Each rendition's displayed size, and the largest one's size in stored (pre-orientation) pixels."""
+    turned = orientation in (5, 6, 7, 8)
+    displayed = (stored[1], stored[0]) if turned else stored
+    targets = {spec.name: fit(displayed, (spec.width, spec.height)) for spec in specs}
+    largest = max(targets.values(), key=lambda size: size[0] * size[1])
+    return targets, ((largest[1], largest[0]) if turned else largest)
+
+
+def _render(
+    holder: list[Image.Image],
+    specs: Sequence[RenditionSpec],
+    targets: dict[str, tuple[int, int]],
+    stored_largest: tuple[int, int],
+    orientation: int,
+    icc: object,
+    output: OutputSpec,
+) -> list[Rendition]:
+    work = holder.pop()
+    premultiplied = work.mode in ("LA", "RGBA")
+    if premultiplied:  # resampling straight alpha bleeds the colour of transparent pixels into the edges
+        work = work.convert("RGBa" if work.mode == "RGBA" else "La")
+    base = resize(work, stored_largest)
+    del work
+    if premultiplied:
+        base = base.convert("RGBA" if base.mode == "RGBa" else "LA")
+    base = to_srgb(base, icc if isinstance(icc, bytes) else None)
+    if orientation in TRANSPOSE:
+        base = base.transpose(TRANSPOSE[orientation])
+    base = for_format(base, output.format)
+
+    made: dict[str, Rendition] = {}
+    current = base
+    for spec in sorted(specs, key=lambda s: targets[s.name][0] * targets[s.name][1], reverse=True):
+        current = resize(current, targets[spec.name], DERIVED_REDUCING_GAP)
+        made[spec.name] = encode(spec.name, current, output)
+    return [made[spec.name] for spec in specs]
