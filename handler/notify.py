@@ -13,7 +13,8 @@ from typing import Any
 
 from handler.errors import ErrorType
 
-SUBJECT_LIMIT = 100
+# SNS refuses a subject of 100 characters or more ("must be less than 100 characters long").
+SUBJECT_LIMIT = 99
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,6 @@ class Notifier:
 
 
 def _subject(text: str) -> str:
-    """SNS subjects: ASCII printable, no newlines, at most 100 characters."""
+    """SNS subjects: ASCII printable, no newlines, fewer than 100 characters."""
     clean = "".join(c if 32 <= ord(c) < 127 else "?" for c in text)
     return clean[:SUBJECT_LIMIT]

@@ -5,12 +5,14 @@
   only through change sets (locally and on AWS).
 - Fn::FindInMap: moto turns `Number` parameters into Python ints, so a map keyed by a parameter's value
   ("60") is looked up with 60 and fails; CloudFormation passes every parameter value as a string.
+- Fn::Equals: for the same reason moto compares a `Number` parameter (an int) with the template's string "0"
+  and finds them different; CloudFormation compares the strings.
 - Resource types moto's CloudFormation does not know (alarms, queue/bucket/topic policies, subscriptions):
   moto drops them, so any Ref, GetAtt or Sub that names one fails the whole stack. A stand-in records each
   (logical id, type, resolved properties, a physical id and an Arn) and applies nothing; what the local
   stack applies from them is its own business (see its coverage table).
 
-`patch_moto()` installs all three into the moto process (the deploy tests' and the local stack's).
+`patch_moto()` installs them all into the moto process (the deploy tests' and the local stack's).
 """
 
 from __future__ import annotations
@@ -70,6 +72,30 @@ def patch_find_in_map_keys() -> None:
 
     setattr(clean_json, _PATCHED_FLAG, True)
     parsing.clean_json = clean_json
+
+
+def patch_condition_equals() -> None:
+    """Idempotent: Fn::Equals in a condition compares the string forms of its operands, as CloudFormation does."""
+    from moto.cloudformation import parsing
+
+    if getattr(parsing.parse_condition, _PATCHED_FLAG, False):
+        return
+    original = parsing.parse_condition
+
+    def parse_condition(condition: Any, resources_map: Any, condition_map: Any) -> Any:
+        if isinstance(condition, dict) and "Fn::Equals" in condition:
+            left, right = (
+                _map_key(parsing.clean_json(value, resources_map)) for value in condition["Fn::Equals"]
+            )
+            return (
+                str(left).lower() == str(right).lower()
+                if isinstance(left, bool) or isinstance(right, bool)
+                else left == right
+            )
+        return original(condition, resources_map, condition_map)
+
+    setattr(parse_condition, _PATCHED_FLAG, True)
+    parsing.parse_condition = parse_condition
 
 
 # Types moto 5.2's CloudFormation drops, and the ARN service/kind for the ones the template may GetAtt.
@@ -182,4 +208,5 @@ def patch_stand_in_resources() -> None:
 def patch_moto() -> None:
     patch_change_set_outputs()
     patch_find_in_map_keys()
+    patch_condition_equals()
     patch_stand_in_resources()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import boto3
+
 from .cfn import Resolver, dependency_graph, find_cycle
 
 
@@ -43,10 +45,33 @@ def test_the_queue_policy_names_the_upload_bucket_by_the_same_name_the_bucket_ge
 def test_bucket_names_are_valid_for_the_longest_name_prefix_in_a_long_region_name(
     template: dict[str, Any],
 ) -> None:
+    """The longest region botocore knows in any partition (us-isof-south-1, 15 characters, in 2026): with a
+    16-character prefix the processed bucket's name was 64 characters, one more than S3 allows."""
     longest_prefix = "a" * template["Parameters"]["NamePrefix"]["MaxLength"]
     resolver = Resolver(template, {"NamePrefix": longest_prefix})
-    resolver.values["AWS::Region"] = "ap-southeast-4"
+    resolver.values["AWS::Region"] = longest_region()
 
     for name in ("UploadBucket", "ProcessedBucket"):
         bucket_name = resolver.resolve(template["Resources"][name]["Properties"]["BucketName"])
         assert 3 <= len(bucket_name) <= 63, bucket_name
+
+
+def test_one_more_prefix_character_would_overflow_the_longest_bucket_name(template: dict[str, Any]) -> None:
+    """MaxLength is the largest safe prefix, not merely a safe one (so the check above cannot pass vacuously)."""
+    resolver = Resolver(
+        template, {"NamePrefix": "a" * (template["Parameters"]["NamePrefix"]["MaxLength"] + 1)}
+    )
+    resolver.values["AWS::Region"] = longest_region()
+
+    bucket_name = resolver.resolve(template["Resources"]["ProcessedBucket"]["Properties"]["BucketName"])
+    assert len(bucket_name) == 64
+
+
+def longest_region() -> str:
+    session = boto3.Session()
+    regions = [
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("s3", partition)
+    ]
+    return max(regions, key=len)

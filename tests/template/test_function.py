@@ -61,7 +61,7 @@ def test_the_function_stops_recursive_loops_and_reserves_concurrency_when_asked(
     assert function["RecursiveLoop"] == "Terminate"
     condition, reserved, otherwise = function["ReservedConcurrentExecutions"]["Fn::If"]
     assert template["Conditions"][condition] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "ReservedConcurrency"}, 0]}]
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ReservedConcurrency"}, "0"]}]
     }
     assert reserved == {"Ref": "ReservedConcurrency"}
     assert otherwise == {"Ref": "AWS::NoValue"}
@@ -74,3 +74,27 @@ def test_the_function_logs_json_to_its_own_log_group_with_retention(template: di
     assert function["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}
     assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     assert log_group["KmsKeyId"] == {"Fn::GetAtt": ["PipelineKey", "Arn"]}
+
+
+def test_no_concurrency_is_reserved_by_default(template: dict[str, Any]) -> None:
+    """A reservation fails the stack in an account whose quota leaves under 100 units unreserved (new
+    accounts have 10); the event source mapping's MaximumConcurrency caps the function instead."""
+    assert str(template["Parameters"]["ReservedConcurrency"]["Default"]) == "0"
+
+
+def _equals_operands(node: Any) -> list[list[Any]]:
+    if isinstance(node, dict):
+        found = [node["Fn::Equals"]] if "Fn::Equals" in node else []
+        return found + [pair for value in node.values() for pair in _equals_operands(value)]
+    if isinstance(node, list):
+        return [pair for value in node for pair in _equals_operands(value)]
+    return []
+
+
+def test_conditions_compare_parameters_with_strings(template: dict[str, Any]) -> None:
+    """A Ref to a Number parameter resolves to a string: Fn::Equals must compare it with "0", not 0."""
+    operands = _equals_operands(template)
+    assert operands, "the template has no Fn::Equals to check"
+    for pair in operands:
+        for operand in pair:
+            assert isinstance(operand, (str, dict)), f"Fn::Equals {pair}: {operand!r} is not a string"

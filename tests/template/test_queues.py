@@ -115,4 +115,4 @@ def test_batches_above_ten_need_a_batching_window(template: dict[str, Any]) -> N
     (assertion,) = template["Rules"]["LargeBatchesNeedABatchingWindow"]["Assertions"]
     small_batch, has_window = assertion["Assert"]["Fn::Or"]
     assert small_batch == {"Fn::Contains": [[str(n) for n in range(1, 11)], {"Ref": "BatchSize"}]}
-    assert has_window == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MaximumBatchingWindow"}, 0]}]}
+    assert has_window == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MaximumBatchingWindow"}, "0"]}]}

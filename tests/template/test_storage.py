@@ -91,7 +91,7 @@ def test_renditions_move_to_standard_ia_only_when_a_transition_is_asked_for(
     assert len(conditional) == 1
     condition, rule, otherwise = conditional[0]
     assert template["Conditions"][condition] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "RenditionTransitionDays"}, 0]}]
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "RenditionTransitionDays"}, "0"]}]
     }
     assert rule["Transitions"] == [
         {"StorageClass": "STANDARD_IA", "TransitionInDays": {"Ref": "RenditionTransitionDays"}}
