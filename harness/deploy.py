@@ -8,6 +8,7 @@ Everything a user can get wrong is checked before the first upload.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from harness.stack import (
     DEAD_STATUSES,
     SUCCESS_STATUSES,
     StackError,
+    client_is_local,
     describe_stack,
     events_table,
     failed_events,
@@ -44,9 +46,11 @@ from harness.stack import (
     poll_interval,
     wait_for_stack,
 )
+from harness.tags import as_cloudformation, from_cloudformation, validate_tags
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
 
 CAPABILITIES: Final = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
@@ -54,6 +58,11 @@ TEMPLATE_BODY_LIMIT: Final = 51_200
 ARTIFACT_PREFIX: Final = "photopipe/lambda"
 TEMPLATE_PREFIX: Final = "photopipe/templates"
 NO_CHANGES_MARKERS: Final = ("didn't contain changes", "No updates are to be performed")
+RESERVED_CONCURRENCY: Final = "ReservedConcurrency"
+# Lambda keeps this many concurrency units unreserved in every account; a reservation below it is refused.
+UNRESERVED_MINIMUM: Final = 100
+ROLE_ARN_PATTERN: Final = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+CHANGE_SET_CREATED: Final = "CHANGE_SET_CREATED"
 
 
 class DeployError(Exception):
@@ -68,6 +77,8 @@ class DeployResult:
     status: str
     artifact: str = ""
     changes: list[dict[str, str]] = field(default_factory=list)
+    change_set: str = ""
+    """The change set left for review (--no-execute); empty when it was executed or deleted."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,7 +88,62 @@ class DeployResult:
             "status": self.status,
             "artifact": self.artifact,
             "changes": self.changes,
+            "change_set": self.change_set,
         }
+
+
+def validate_role_arn(role_arn: str) -> str:
+    if not ROLE_ARN_PATTERN.fullmatch(role_arn):
+        raise InvalidInputError(
+            f"role ARN {role_arn!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)"
+        )
+    return role_arn
+
+
+def concurrency_problem(settings: Mapping[str, Any], requested: int, already_reserved: int = 0) -> str | None:
+    """Why Lambda would refuse reserving `requested` units (None if it would not), from GetAccountSettings.
+    `already_reserved` is what this function holds today (an update releases it before reserving anew)."""
+    limit = int(settings.get("AccountLimit", {}).get("ConcurrentExecutions", 0))
+    unreserved = int(settings.get("AccountLimit", {}).get("UnreservedConcurrentExecutions", limit))
+    left = unreserved + already_reserved - requested
+    if left >= UNRESERVED_MINIMUM:
+        return None
+    return (
+        f"{RESERVED_CONCURRENCY}={requested} would leave {left} of this account's {limit} concurrent "
+        f"executions unreserved; Lambda keeps at least {UNRESERVED_MINIMUM} unreserved, so the function "
+        f"would fail to create and the stack roll back. Deploy with {RESERVED_CONCURRENCY}=0 (the default: "
+        "the queue's MaximumConcurrency still caps the function), reserve at most "
+        f"{max(0, unreserved + already_reserved - UNRESERVED_MINIMUM)}, or ask for a higher quota "
+        "(Service Quotas: Lambda 'Concurrent executions')"
+    )
+
+
+def check_reserved_concurrency(
+    lambda_client: LambdaClient, requested: int, function_name: str | None, console: Console
+) -> None:
+    """Pre-flight: refuse a reservation the account cannot give, before anything is uploaded."""
+    if requested <= 0:
+        return
+    try:
+        settings: Mapping[str, Any] = lambda_client.get_account_settings()
+    except (ClientError, BotoCoreError) as exc:
+        if client_is_local(lambda_client):
+            console.print(
+                f"note: the local endpoint has no GetAccountSettings ({type(exc).__name__}); "
+                "reserved concurrency not checked"
+            )
+            return
+        raise
+    already = 0
+    if function_name:
+        try:
+            answer = lambda_client.get_function_concurrency(FunctionName=function_name)
+            already = int(answer.get("ReservedConcurrentExecutions") or 0)
+        except ClientError:
+            already = 0
+    problem = concurrency_problem(settings, requested, already)
+    if problem:
+        raise InvalidInputError(problem)
 
 
 @dataclass(slots=True)
@@ -270,8 +336,14 @@ def deploy(
     template_path: Path = TEMPLATE_PATH,
     poll_seconds: float | None = None,
     timeout_seconds: float = 3600.0,
+    tags: Mapping[str, str] | None = None,
+    role_arn: str | None = None,
+    execute: bool = True,
 ) -> DeployResult:
-    """Create or update `stack_name`; InvalidInputError before any upload, DeployError after a failure."""
+    """Create or update `stack_name`; InvalidInputError before any upload, DeployError after a failure.
+
+    `tags` go on the stack (and CloudFormation copies them to its resources); `role_arn` is the service role
+    CloudFormation acts as; with `execute=False` the change set is created, shown and left for review."""
     console = console or Console(stderr=True)
     template = load_template(template_path)
     region = validate_inputs(
@@ -282,6 +354,10 @@ def deploy(
         template=template,
         artifact_bucket=artifact_bucket,
     )
+    if tags is not None:
+        validate_tags(tags)
+    if role_arn is not None:
+        validate_role_arn(role_arn)
     client: CloudFormationClient = session.client("cloudformation")
     s3: S3Client = session.client("s3")
     poll = poll_interval(client, poll_seconds)
@@ -296,6 +372,10 @@ def deploy(
         required = missing_required([*parameters, "CodeS3Bucket", "CodeS3Key"], template)
         if required:
             raise InvalidInputError(f"the template needs parameter(s) {', '.join(required)} (no default)")
+    reserved = _effective_value(RESERVED_CONCURRENCY, parameters, template, None if creating else existing)
+    if reserved and reserved.isdigit():
+        deployed_function = outputs_of(existing).get("FunctionName") if existing and not creating else None
+        check_reserved_concurrency(session.client("lambda"), int(reserved), deployed_function, console)
 
     bucket = artifact_bucket or default_artifact_bucket(session, region)
     validate_bucket_name(bucket)
@@ -321,6 +401,9 @@ def deploy(
             region=region,
             poll_seconds=poll,
             timeout_seconds=timeout_seconds,
+            tags=tags,
+            role_arn=role_arn,
+            execute=execute,
         )
     except Exception:  # not KeyboardInterrupt: a stack still deploying may be reading the artifact
         for upload in uploads:
@@ -343,6 +426,9 @@ def _deploy_stack(
     region: str,
     poll_seconds: float,
     timeout_seconds: float,
+    tags: Mapping[str, str] | None = None,
+    role_arn: str | None = None,
+    execute: bool = True,
 ) -> DeployResult:
     """Everything after the upload; what it uploads itself goes on `uploads` so a failure removes it."""
     artifact_uri = f"s3://{artifact.bucket}/{artifact.key}"
@@ -377,6 +463,11 @@ def _deploy_stack(
 
     started = datetime.now(UTC)
     name = f"photopipe-{started:%Y%m%d%H%M%S}-{artifact.key.rsplit('/', 1)[-1][:8]}"
+    extra: dict[str, Any] = {}
+    if tags is not None:
+        extra["Tags"] = as_cloudformation(tags)
+    if role_arn is not None:
+        extra["RoleARN"] = role_arn
     try:
         created = client.create_change_set(
             StackName=stack_name,
@@ -386,6 +477,7 @@ def _deploy_stack(
             Capabilities=CAPABILITIES,  # type: ignore[arg-type]
             Description=f"photopipe deploy of {artifact_uri}",
             **template_source,  # type: ignore[arg-type]
+            **extra,
         )
     except ClientError as exc:
         if _is_no_change(str(exc)):
@@ -403,13 +495,32 @@ def _deploy_stack(
             _delete_review_stack(client, stack_name)
         raise DeployError(f"change set failed: {reason}")
     description, rows = _changes(client, change_set_id)
-    if not creating and not rows and _same_as_deployed(client, stack_name, description, template):
+    if (
+        not creating
+        and not rows
+        and _same_as_deployed(client, stack_name, description, template)
+        and (tags is None or from_cloudformation(existing.get("Tags") if existing else None) == dict(tags))
+    ):
         # AWS fails such a change set itself; moto (given a TemplateURL) cannot tell, so check here.
         client.delete_change_set(ChangeSetName=change_set_id)
         return _no_change(client, stack_name, artifact_uri, console)
     console.print(
-        _changes_table(rows) if rows else "changes: parameters or outputs only (no resource changes)"
+        _changes_table(rows) if rows else "changes: parameters, tags or outputs only (no resource changes)"
     )
+    if not execute:
+        console.print(
+            f"change set {name} created and [bold]not executed[/bold]; review it in the console, then run "
+            f"`aws cloudformation execute-change-set --change-set-name {change_set_id}` (or delete it)"
+        )
+        return DeployResult(
+            stack_name=stack_name,
+            outputs={},
+            changed=False,
+            status=CHANGE_SET_CREATED,
+            artifact=artifact_uri,
+            changes=rows,
+            change_set=str(change_set_id),
+        )
 
     try:
         client.execute_change_set(ChangeSetName=change_set_id)
@@ -504,3 +615,17 @@ def _no_change(
     return DeployResult(
         stack_name=stack_name, outputs=outputs, changed=False, status=status, artifact=artifact_uri
     )
+
+
+def _effective_value(
+    name: str, given: Mapping[str, str], template: Mapping[str, Any], existing: Mapping[str, Any] | None
+) -> str | None:
+    """The value a parameter will have: given, else kept from the stack on update, else the default."""
+    if name in given:
+        return given[name]
+    if existing is not None:
+        for item in existing.get("Parameters", []) or []:
+            if item["ParameterKey"] == name:
+                return str(item.get("ParameterValue", ""))
+    default = template_parameters(template).get(name, {}).get("Default")
+    return None if default is None else str(default)
