@@ -1,19 +1,19 @@
-"""The AWS API of the local stack: a moto server on 127.0.0.1, in this process.
-
-In-process (ThreadedMotoServer) rather than `python -m moto.server`: the local stack must switch off
-moto's own SQS -> Lambda delivery (it receives the batch itself, tries Docker, and leaves receive counts
-inflated), and that switch is a patch of moto's classes, which only works in the process serving the API.
-"""
+"""The AWS API of the local stack: a moto server on 127.0.0.1, in a process of its own
+(harness.localstack.serve), and the boto3 session that reaches it."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import select
 import socket
-import urllib.request
-from typing import Any, Final
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any, Final
 
 import boto3
-
-from harness.motocompat import patch_moto
 
 DEFAULT_REGION: Final = "us-west-2"
 ACCESS_KEY: Final = "testing"
@@ -71,38 +71,74 @@ class LocalSession(boto3.Session):
 
 
 class MotoServer:
-    """moto on 127.0.0.1:`port` (0 = a free port), started and stopped by its owner."""
+    """moto on 127.0.0.1:`port` (0 = a free port) in a child process, started and stopped by its owner.
 
-    def __init__(self, port: int = 0) -> None:
+    Stopping the process forgets every resource. The server's stderr goes to `log_path` (or nowhere)."""
+
+    START_TIMEOUT_S: Final = 60.0
+
+    def __init__(self, port: int = 0, log_path: Path | None = None) -> None:
         self.requested_port = port
-        self._server: Any = None
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.in_process = False
 
     @property
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> str:
-        from moto.server import ThreadedMotoServer
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
 
+    def start(self) -> str:
         if self.requested_port:
-            _check_free(self.requested_port)  # werkzeug would exit the whole process on a busy port
-        patch_moto()
-        disable_moto_sqs_delivery()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.requested_port, verbose=False)
-        self._server.start()
-        _host, self.port = self._server.get_host_and_port()
+            _check_free(self.requested_port)  # refused here, with a way out, rather than by the child
+        log: IO[bytes] | int = subprocess.DEVNULL
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = self.log_path.open("ab")
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "harness.localstack.serve", "--port", str(self.requested_port)],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,  # Ctrl-C reaches the harness, which stops the server itself
+            )
+        finally:
+            if not isinstance(log, int):
+                log.close()
+        self.port = self._read_port(self.process)
         return self.endpoint_url
 
+    def _read_port(self, process: subprocess.Popen[bytes]) -> int:
+        assert process.stdout is not None
+        deadline = time.monotonic() + self.START_TIMEOUT_S
+        line = b""
+        while not line.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            ready = select.select([process.stdout], [], [], max(0.0, remaining))[0] if remaining > 0 else []
+            chunk = process.stdout.read1(256) if ready else b""  # type: ignore[attr-defined]
+            if not chunk:
+                self.stop()
+                where = f"; see {self.log_path}" if self.log_path else ""
+                limit = self.START_TIMEOUT_S
+                raise RuntimeError(f"the moto server did not start within {limit:.0f} s{where}")
+            line += chunk
+        return int(json.loads(line)["port"])
+
     def stop(self) -> None:
-        """Forget every resource (moto keeps its state in this process, past the server) and stop."""
-        if self._server is None:
+        process, self.process = self.process, None
+        if process is None:
             return
-        try:
-            request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
-            with urllib.request.urlopen(request, timeout=10):
-                pass
-        except OSError:
-            pass
-        self._server.stop()
-        self._server = None
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout is not None:
+            with contextlib.suppress(OSError):
+                process.stdout.close()

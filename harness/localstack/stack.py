@@ -106,7 +106,7 @@ class LocalStack:
         self.template_path = template_path
         self.console = console or Console(stderr=True, quiet=True)
         self.environment_overrides = dict(environment_overrides or {})
-        self.server = MotoServer(port)
+        self.server = MotoServer(port, log_path=self.workdir / "moto-server.log")
         self.runtime: LambdaRuntime | None = None
         self.queue_gauge: QueueGauge | None = None
         self.outputs: dict[str, str] = {}
