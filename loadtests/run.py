@@ -20,12 +20,12 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from loadtests import cpu as cpu_parts
 from loadtests import options as opts
 from loadtests.memory import rss_line, rss_summary
 from loadtests.mix import FixtureMix, MixError
@@ -94,97 +94,6 @@ def cpu_ms_per_photo(mix: FixtureMix) -> float:
             runs.append(time.process_time() - started)
         total += share * statistics.median(runs) * 1000
     return total
-
-
-SERVER = "moto server + pollers + run.py"
-
-
-class CpuSampler:
-    """CPU seconds used by each part of the run (this process = moto + the pollers, the function's worker
-    processes, Locust), sampled every second over the process tree so short-lived processes count too."""
-
-    def __init__(self) -> None:
-        import psutil
-
-        self.psutil = psutil
-        self.me = psutil.Process()
-        self.last: dict[int, tuple[str, float]] = {}
-        self.totals: dict[str, float] = {}
-        self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.started = time.time()
-        self.base = self._cpu(self.me)
-        self.series: list[tuple[float, dict[str, float], float]] = []
-        self.worker_rss: dict[int, list[tuple[float, int]]] = {}  # function worker pid -> (time, RSS)
-
-    @staticmethod
-    def _cpu(process: Any) -> float:
-        times = process.cpu_times()
-        return float(times.user + times.system)
-
-    def _category(self, process: Any) -> str:
-        try:
-            line = " ".join(process.cmdline())
-        except Exception:
-            return "other"
-        if "locust" in line and "--worker" in line:
-            return "locust workers"
-        if "locust" in line:
-            return "locust master"
-        return "function workers"
-
-    def _sample(self) -> None:
-        for child in self.me.children(recursive=True):
-            with contextlib.suppress(Exception):
-                key = child.pid
-                category = self.last[key][0] if key in self.last else self._category(child)
-                self.last[key] = (category, self._cpu(child))
-                if category == "function workers":
-                    self.worker_rss.setdefault(key, []).append((time.time(), child.memory_info().rss))
-        totals = self._totals()
-        machine = self.psutil.cpu_times()
-        busy = float(machine.user + machine.system + machine.nice + getattr(machine, "irq", 0.0))
-        self.series.append((time.time(), totals, busy))
-
-    def _totals(self) -> dict[str, float]:
-        totals: dict[str, float] = {}
-        for category, seconds in self.last.values():
-            totals[category] = totals.get(category, 0.0) + seconds
-        totals[SERVER] = self._cpu(self.me) - self.base
-        return totals
-
-    def busiest_minute(self) -> dict[str, float]:
-        """Cores used by each part over the 60 s in which the run used the most CPU, and by everything on
-        the machine (other users included) over the same 60 s."""
-        best: dict[str, float] = {}
-        best_total = -1.0
-        j = 0
-        for i, (t, totals, busy) in enumerate(self.series):
-            while self.series[j][0] < t - 60:
-                j += 1
-            t0, first, busy0 = self.series[j]
-            span = t - t0
-            if span < 30 or i == j:
-                continue
-            used = {k: (v - first.get(k, 0.0)) / span for k, v in totals.items()}
-            total = sum(used.values())
-            if total > best_total:
-                best_total = total
-                best = {**used, "whole machine (all users)": (busy - busy0) / span}
-        return {k: round(v, 2) for k, v in sorted(best.items())}
-
-    def _run(self) -> None:
-        while not self.stop_event.wait(1.0):
-            self._sample()
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> dict[str, float]:
-        self._sample()
-        self.stop_event.set()
-        self.thread.join(timeout=5)
-        return {k: round(v, 2) for k, v in sorted(self._totals().items())}
 
 
 @contextlib.contextmanager
@@ -309,12 +218,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _target(args) as (stack_name, env, stack):
             cpu_ms = cpu_ms_per_photo(mix)
-            sampler = CpuSampler()
+            endpoint = env.get("AWS_ENDPOINT_URL", "")
+            if endpoint:
+                cpu_parts.read_ledger(endpoint, reset=True)
+            sampler = cpu_parts.CpuSampler(in_process_server=stack is not None and stack.server.in_process)
             sampler.start()
             started = time.time()
             code = run_locust(args, stack_name, env, report_dir, timeout)
             elapsed = time.time() - started
             cpu = sampler.stop()
+            ledger = cpu_parts.read_ledger(endpoint) if endpoint else {}
             machine = machine_report(
                 report_dir,
                 cpu_ms,
@@ -323,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stack,
                 sampler.busiest_minute(),
                 rss_summary(sampler.worker_rss, started),
+                ledger,
             )
     except TargetError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -340,6 +254,7 @@ def machine_report(
     stack: Any,
     busiest: dict[str, float],
     memory: dict[str, Any] | None = None,
+    ledger: dict[str, dict[str, float]] | None = None,
 ) -> str:
     """This machine's limit (cores / CPU time per photo) against what the run sustained, and where the CPU
     went; appended to the run's report."""
@@ -354,6 +269,9 @@ def machine_report(
     total_cpu = sum(cpu.values())
     counts = (data.get("accounting") or {}).get("counts") or {}
     imaging = (counts.get("processed", 0) + counts.get("rejected", 0)) * cpu_ms / 1000
+    photos = int(counts.get("uploads", 0))
+    rows = cpu_parts.per_photo_rows(cpu, ledger or {}, photos, cpu_ms)
+    emulator_ms = cpu_parts.emulator_ms_per_photo(cpu, photos)
     machine = {
         "cores": cores,
         "cpu_ms_per_photo_mix": round(cpu_ms, 2),
@@ -368,6 +286,10 @@ def machine_report(
         "imaging_share_of_cpu_used": round(imaging / total_cpu, 3) if total_cpu else None,
         "function_workers": _worker_stats(stack),
         "function_worker_rss": memory or {},
+        "emulator_cpu_ms_per_photo": None if emulator_ms is None else round(emulator_ms, 2),
+        "emulator_to_imaging": round(emulator_ms / cpu_ms, 3) if emulator_ms is not None and cpu_ms else None,
+        "cpu_ms_per_photo_by_part": [{"part": p, "ms": round(ms, 3), "note": n} for p, ms, n in rows],
+        "server_ledger": ledger or {},
     }
     if data:
         data["machine"] = machine
@@ -393,9 +315,17 @@ def machine_report(
         "",
         "Cores used in the run's busiest minute: "
         + ", ".join(f"{k} {v:.2f}" for k, v in busiest.items())
-        + f" (of {cores}). The moto server and the pollers share one Python process: one GIL, at most "
-        "one core.",
+        + f" (of {cores}).",
     ]
+    if rows:
+        lines += [
+            "",
+            f"CPU per photo ({photos:,} photos; process and thread CPU clocks, the server by operation):",
+            "",
+            "| part | ms per photo | |",
+            "|---|---:|---|",
+            *[f"| {part} | {ms:.2f} | {note} |" for part, ms, note in rows],
+        ]
     if memory:
         lines += ["", rss_line(memory)]
     text = "\n".join(lines) + "\n"
