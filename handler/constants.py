@@ -69,6 +69,10 @@ class RenditionSpec:
     height: int
 
 
+# Rendition metadata (x-amz-meta-*): when the handler started the write of that rendition (ISO 8601, UTC, in
+# milliseconds). The load test reads it back as the photo's completion time instead of timing its own polls.
+RENDITION_WRITTEN_AT_METADATA: Final = "written-at"
+
 # Rendition names are the first path segment of every output key: `<rendition>/<key without extension>.<ext>`.
 LARGE_RENDITION: Final = "large"
 THUMBNAIL_RENDITION: Final = "thumbnail"

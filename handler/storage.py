@@ -12,11 +12,13 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
+from handler.constants import RENDITION_WRITTEN_AT_METADATA
 from handler.errors import ErrorType, PermanentError, error_code, is_gone
 from handler.events import ObjectEvent, compare_sequencers
 from handler.imaging import Rendition
@@ -34,6 +36,7 @@ META_ETAG = "source-etag"
 META_SEQUENCER = "source-sequencer"
 META_WIDTH = "width"
 META_HEIGHT = "height"
+META_WRITTEN_AT = RENDITION_WRITTEN_AT_METADATA  # the only metadata that differs between two runs of an event
 
 _CONDITIONAL_ATTEMPTS = 4
 
@@ -68,10 +71,20 @@ def rendition_metadata(event: ObjectEvent, rendition: Rendition) -> dict[str, st
 _UNSEEN: Any = Existing(etag="<unseen>", sequencer=None)
 
 
+def written_at(moment: datetime) -> str:
+    """META_WRITTEN_AT's value: ISO 8601 in UTC, to the millisecond."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class Storage:
-    def __init__(self, s3: Any, processed_bucket: str) -> None:
+    def __init__(self, s3: Any, processed_bucket: str, clock: Callable[[], datetime] = _utc_now) -> None:
         self._s3 = s3
         self._bucket = processed_bucket
+        self._clock = clock
 
     # ------------------------------------------------------------------------------------------ reading
     def read(self, event: ObjectEvent, max_bytes: int) -> bytes:
@@ -135,7 +148,10 @@ class Storage:
     def write(
         self, key: str, rendition: Rendition, event: ObjectEvent, seen: Existing | None = _UNSEEN
     ) -> None:
-        """Write one rendition unless a newer event's rendition is there; conditional on what was seen."""
+        """Write one rendition unless a newer event's rendition is there; conditional on what was seen.
+
+        The rendition's metadata says when its write started (META_WRITTEN_AT, stamped again on each attempt):
+        a completion time read back from the object itself, at any load, rather than when someone looked."""
         metadata = rendition_metadata(event, rendition)
         found = seen
         for _ in range(_CONDITIONAL_ATTEMPTS):
@@ -154,7 +170,7 @@ class Storage:
                     Body=rendition.data,
                     ContentType=rendition.content_type,
                     CacheControl=CACHE_CONTROL,
-                    Metadata=metadata,
+                    Metadata={**metadata, META_WRITTEN_AT: written_at(self._clock())},
                     **condition,
                 )
                 return

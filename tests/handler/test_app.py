@@ -24,6 +24,7 @@ from handler.constants import (
     ERROR_TYPE_DIMENSION,
     LARGE_RENDITION,
     METRICS_NAMESPACE,
+    RENDITION_WRITTEN_AT_METADATA,
     SERVICE_DIMENSION,
     SKIP_REASON_DIMENSION,
     THUMBNAIL_RENDITION,
@@ -70,7 +71,9 @@ def test_each_fixture_gets_the_outcome_its_manifest_names(world: World, fixture:
         for stored in renditions.values():
             img = decode(stored["data"])
             assert (stored["content_type"], stored["cache_control"]) == ("image/jpeg", CACHE_CONTROL)
-            assert stored["metadata"] == {
+            metadata = dict(stored["metadata"])
+            assert metadata.pop(RENDITION_WRITTEN_AT_METADATA).endswith("Z")  # its value: test_storage.py
+            assert metadata == {
                 "source-bucket": UPLOADS,
                 "source-key": quote(upload.key, safe="/"),
                 "source-version-id": upload.version_id,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from moto import mock_aws
 
 from fixtures.generate import fixture_bytes
-from handler.storage import CACHE_CONTROL
+from handler.constants import RENDITION_WRITTEN_AT_METADATA
+from handler.storage import CACHE_CONTROL, written_at
 
 from .aws import World
 from .faults import Counter, Fault
@@ -33,6 +35,44 @@ def test_a_write_that_lost_a_race_looks_again_and_then_writes(world: World) -> N
     assert lost.struck == 1
     assert heads.calls == 3, "one look per rendition, and one more after the lost race"
     assert {v["cache_control"] for v in world.renditions().values()} == {CACHE_CONTROL}
+
+
+def test_each_rendition_says_when_its_write_started(world: World) -> None:
+    upload = world.put("a/photo.jpg", fixture_bytes("jpeg-0.3mp"))
+    before = datetime.now(UTC) - timedelta(milliseconds=1)  # the stamp is cut to the millisecond
+
+    world.invoke(world.sqs_event(("m-1", world.body(upload))))
+
+    after = datetime.now(UTC)
+    stamps = [v["metadata"][RENDITION_WRITTEN_AT_METADATA] for v in world.renditions().values()]
+    assert len(stamps) == 2
+    assert all(before <= datetime.fromisoformat(stamp) <= after for stamp in stamps), stamps
+
+
+def test_a_write_attempt_lost_to_a_race_is_stamped_again(world: World) -> None:
+    from handler.events import ObjectEvent
+    from handler.imaging import Rendition
+    from handler.storage import Storage
+
+    from .aws import PROCESSED
+
+    ticks = iter(datetime(2026, 12, 1, 0, 0, n, tzinfo=UTC) for n in range(10))
+    lost = Fault("PutObject", "PreconditionFailed", times=1)
+    deps = world.deps(lost)
+    storage = Storage(deps.s3, PROCESSED, clock=lambda: next(ticks))
+    event = ObjectEvent("uploads", "a.jpg", None, 3, "e", "0A", "ObjectCreated:Put", None)
+    rendition = Rendition("thumbnail", b"abc", 1, 1, "image/jpeg", "jpg")
+
+    storage.write("thumbnail/a.jpg", rendition, event)
+
+    stored = deps.s3.head_object(Bucket=PROCESSED, Key="thumbnail/a.jpg")["Metadata"]
+    assert lost.struck == 1
+    assert stored[RENDITION_WRITTEN_AT_METADATA] == "2026-12-01T00:00:01.000Z", "the second attempt's time"
+
+
+def test_the_write_time_is_iso_8601_utc_to_the_millisecond() -> None:
+    moment = datetime(2026, 12, 1, 3, 4, 5, 678_901, tzinfo=timezone(timedelta(hours=2)))
+    assert written_at(moment) == "2026-12-01T01:04:05.678Z"
 
 
 def test_a_denied_look_retries_the_record_instead_of_writing_blind(world: World) -> None:
