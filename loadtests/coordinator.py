@@ -263,6 +263,11 @@ def write_report(environment: Any, ctx: Any) -> int:
             for s in tracker.snapshots
         ],
         "throughput": _throughput(uploads, tracker.resolutions),
+        "watcher": {
+            "rendition_heads": tracker.heads,
+            "heads_per_upload": round(tracker.heads / len(uploads), 2) if uploads else None,
+            "processed_at_look": tracker.looked,
+        },
     }
     paths = report.write(out, data)
     dump_records(out / "uploads.jsonl", tracker)

@@ -78,10 +78,22 @@ def to_markdown(data: Mapping[str, Any]) -> str:
         f"| {counts['uploads']} | {counts['processed']} | {counts['rejected']} | {counts['dlq']} | "
         f"{counts['lost']} | {counts['not-uploaded']} | {len(acc['valid_failed'])} |",
         "",
-        f"End-to-end (upload start -> last rendition seen, or rejection notice): p50 {_ms(e2e['p50'])}, "
+        f"End-to-end (upload start -> last rendition written, or rejection notice): p50 {_ms(e2e['p50'])}, "
         f"p95 {_ms(e2e['p95'])}, p99 {_ms(e2e['p99'])}, max {_ms(e2e['max'])} "
         f"(threshold p95 {data['p95_threshold_ms']:,.0f} ms, timeout {data['e2e_timeout_s']:,.0f} s).",
     ]
+    watcher = data.get("watcher")
+    if watcher:
+        processed = counts["processed"]
+        stamped = processed - watcher["processed_at_look"]
+        lines += [
+            "",
+            f"Completion times: {stamped:,} of {processed:,} processed photos from the time the handler "
+            "stamped "
+            f"on the rendition (to the millisecond), {watcher['processed_at_look']:,} from when the watcher "
+            f"looked; rejections from the notice's time. {watcher['rendition_heads']:,} rendition HEADs "
+            f"({_num(watcher['heads_per_upload'])} per upload).",
+        ]
     if acc["lost"]:
         lines += ["", "Lost (first 20): " + ", ".join(f"`{k}`" for k in acc["lost"][:20])]
     if acc["valid_failed"]:

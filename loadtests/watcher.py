@@ -1,12 +1,15 @@
 """Follows every upload to its renditions, its rejection notice or the DLQ (runs where the accounting lives).
 
 Why it looks the way it does: S3 says nothing when a rendition lands, so the watcher HEADs the rendition the
-handler writes last (the smallest) on a schedule that tightens around the expected latency; rejections come
-as SNS notices, read through a queue the run subscribes to the error topic; the DLQ is read at the end. The
-final read-back lists the rendition prefixes once, so a photo only counts as processed when every rendition
-is there. Latency resolution is the polling interval (0.25 s for the first seconds, 5% of the age later);
-the HEADs are budgeted (coordinator.HEADS_PER_SECOND) so that a backlog does not turn the watcher into the
-load that slows the pipeline it measures.
+handler writes (the thumbnail) until it is there. The time a photo counts as done is not when the watcher
+looked: the handler stamps each rendition with the time its write started (handler.constants.
+RENDITION_WRITTEN_AT_METADATA), and the HEAD that finds the rendition reads that stamp, once. Rejections come
+as SNS notices carrying the handler's time, read through a queue the run subscribes to the error topic; the
+DLQ is read at the end. So latency is measured to the handler's clock at any load, and the HEADs can be few:
+the first a second after the upload, then spaced by a quarter of the photo's age (at most 5 s), budgeted
+(coordinator.HEADS_PER_SECOND) so that a backlog does not turn the watcher into load on what it measures.
+The final read-back lists the rendition prefixes once, so a photo only counts as processed when every
+rendition is there.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.constants import RENDITION_WRITTEN_AT_METADATA
 from handler.events import ObjectEvent, parse_body
 from harness.outputs import StackOutput
 from loadtests.accounting import Resolution, Upload
@@ -34,10 +38,30 @@ OnResolved = Callable[[Upload, Resolution], None]
 OnTimeout = Callable[[Upload], None]
 
 
+FIRST_CHECK_S = 1.0  # after the upload finished: most photos are done by then on an idle stack
+MAX_CHECK_SPACING_S = 5.0
+CLOCK_SKEW_S = 2.0  # a stamp this far outside [upload start, first seen] is not believed
+
+
 def next_check(age: float) -> float:
-    """Seconds until the next HEAD of a photo `age` seconds after its upload started: a twentieth of its age
-    (a latency error of 5% at most), between 0.25 s and 2 s."""
-    return min(2.0, max(0.25, age / 20))
+    """Seconds until the next HEAD of a photo `age` seconds after its upload started: a quarter of its age,
+    between FIRST_CHECK_S and MAX_CHECK_SPACING_S (the spacing delays the finding, not the time recorded)."""
+    return min(MAX_CHECK_SPACING_S, max(FIRST_CHECK_S, age / 4))
+
+
+def completion_time(metadata: dict[str, str], started: float, seen: float) -> float | None:
+    """The handler's stamp (epoch seconds) from a rendition's metadata, kept within [started, seen]; None
+    when there is none (a handler that does not stamp) or it is off by more than CLOCK_SKEW_S."""
+    raw = metadata.get(RENDITION_WRITTEN_AT_METADATA)
+    if not raw:
+        return None
+    try:
+        stamp = datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+    if not started - CLOCK_SKEW_S <= stamp <= seen + CLOCK_SKEW_S:
+        return None
+    return min(max(stamp, started), seen)
 
 
 @dataclass
@@ -72,6 +96,9 @@ class Tracker:
     uploads: dict[str, Upload] = field(default_factory=dict)
     resolutions: dict[str, Resolution] = field(default_factory=dict)
     snapshots: list[Snapshot] = field(default_factory=list)
+    heads: int = 0
+    looked: int = 0
+    """Photos resolved as processed at the time the watcher looked (their rendition carried no stamp)."""
     _pending: dict[str, _Pending] = field(default_factory=dict)
     _queue_url: str | None = None
     _subscription: str | None = None
@@ -80,7 +107,7 @@ class Tracker:
     def add(self, upload: Upload) -> None:
         self.uploads[upload.key] = upload
         if upload.ok and upload.key not in self.resolutions:
-            self._pending[upload.key] = _Pending(upload, due=upload.finished + 0.25)
+            self._pending[upload.key] = _Pending(upload, due=upload.finished + FIRST_CHECK_S)
 
     def pending(self) -> list[Upload]:
         return [p.upload for p in self._pending.values()]
@@ -151,14 +178,17 @@ class Tracker:
         return len(messages)
 
     # ------------------------------------------------------------------ renditions
-    def _has(self, key: str) -> bool:
+    def _metadata(self, key: str) -> dict[str, str] | None:
+        """The rendition's user metadata, or None when it is not there."""
+        self.heads += 1
         try:
-            self.s3.head_object(Bucket=self.outputs[StackOutput.PROCESSED_BUCKET], Key=key)
+            head = self.s3.head_object(Bucket=self.outputs[StackOutput.PROCESSED_BUCKET], Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
+                return None
             raise
-        return True
+        metadata: dict[str, str] = head.get("Metadata", {})
+        return metadata
 
     def due(self, now: float, limit: int = 200) -> list[Upload]:
         ready = [p for p in self._pending.values() if p.due <= now]
@@ -166,20 +196,24 @@ class Tracker:
         return [p.upload for p in ready[:limit]]
 
     def check(self, upload: Upload, now: float | None = None) -> bool:
-        """HEAD the last rendition of one photo; resolves it as processed when it is there."""
+        """HEAD the last rendition of one photo; resolves it as processed, at the handler's stamp, when it
+        is there."""
         try:
-            found = self._has(self.rendition_keys(upload.key)[-1])
+            metadata = self._metadata(self.rendition_keys(upload.key)[-1])
         except (ClientError, BotoCoreError) as exc:
             log.debug("HEAD failed for %s: %s", upload.key, exc)
-            found = False
+            metadata = None
         seen = time.time() if now is None else now
-        if found:
-            self.resolve(upload.key, Resolution("processed", seen))
+        if metadata is not None:
+            at = completion_time(metadata, upload.started, seen)
+            if at is None:
+                self.looked += 1
+            self.resolve(upload.key, Resolution("processed", seen if at is None else at))
             return True
         pending = self._pending.get(upload.key)
         if pending is not None:
             age = seen - upload.started
-            pending.due = seen + (5.0 if pending.timed_out else next_check(age))
+            pending.due = seen + (MAX_CHECK_SPACING_S if pending.timed_out else next_check(age))
             if age > self.timeout and not pending.timed_out:
                 pending.timed_out = True
                 if self.on_timeout is not None:
@@ -244,7 +278,7 @@ class Tracker:
             complete = all(k in present for k in self.rendition_keys(key))
             current = self.resolutions.get(key)
             if current is None and complete:
-                self.resolve(key, Resolution("processed", now))
+                self.check(upload, now)  # one HEAD for the handler's stamp
             elif current is not None and current.outcome == "processed" and not complete:
                 del self.resolutions[key]
                 self._pending[key] = _Pending(upload, due=now, timed_out=True)

@@ -1,7 +1,8 @@
 """The load profile end to end in seconds: a Locust master and two workers headless against the local stack.
 
 Proves the wiring (uploads on the workers, accounting on the master), the report files, and the exit codes:
-0 when every photo is accounted for, 1 when one is never processed, 2 when the run is refused up front.
+0 when every photo is accounted for, 1 when one is never processed, 2 when the run is refused up front; and
+that the watcher times each photo's completion to within half a second even behind a backlog.
 """
 
 from __future__ import annotations
@@ -11,12 +12,20 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from fixtures.generate import fixture_bytes
+from handler.constants import LARGE_RENDITION, THUMBNAIL_RENDITION
+from handler.keys import rendition_key
 from harness.localstack import LocalStack
+from loadtests.accounting import Upload
+from loadtests.watcher import Tracker
 
 pytestmark = pytest.mark.localstack
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,6 +88,74 @@ def test_a_smoke_run_accounts_for_every_photo_and_exits_0(stack: LocalStack, tmp
     for name in ("report.md", "report.png", "locust.html"):
         assert (tmp_path / name).stat().st_size > 0
     assert "photopipe load steady PASS" in done.stdout
+
+
+PRECISION_S = 0.5
+BACKLOG_PHOTOS = 40
+
+
+def _processed_log_times(stack: LocalStack) -> dict[str, float]:
+    """Source key -> when the handler logged "processed" (after its last rendition write returned), from
+    the function's CloudWatch log group: an upper bound of the photo's completion, on the handler's clock."""
+    stack.flush()
+    assert stack.runtime is not None
+    logs = stack.session().client("logs")
+    found: dict[str, float] = {}
+    pages = logs.get_paginator("filter_log_events").paginate(logGroupName=stack.runtime.function.log_group)
+    for page in pages:
+        for event in page["events"]:
+            if not event["message"].startswith("{"):
+                continue
+            line: dict[str, Any] = json.loads(event["message"])
+            if line.get("message") == "processed":
+                stamp = datetime.fromisoformat(line["timestamp"]).timestamp()
+                found[line["key"]] = stamp
+    return found
+
+
+def test_completion_is_timed_to_half_a_second_behind_a_backlog(stack: LocalStack) -> None:
+    """40 photos uploaded at once into 2 concurrent invocations queue for seconds, and the watcher finds
+    many of them well after they were done; it still times each one between the start of its rendition
+    writes (the stamp) and the handler's "processed" log line, which it writes once they are done."""
+    session = stack.session()
+    tracker = Tracker(
+        s3=session.client("s3"),
+        sqs=session.client("sqs"),
+        sns=session.client("sns"),
+        outputs=stack.outputs,
+        rendition_keys=lambda key: [
+            rendition_key(n, key, "jpg") for n in (LARGE_RENDITION, THUMBNAIL_RENDITION)
+        ],
+        run_id="precision",
+        timeout=120,
+    )
+    s3 = session.client("s3")
+    body = fixture_bytes("jpeg-2mp")
+    for n in range(BACKLOG_PHOTOS):
+        key = f"loadtest/precision/{n:02d}.jpg"
+        started = time.time()
+        s3.put_object(Bucket=stack.outputs["UploadBucketName"], Key=key, Body=body)
+        tracker.add(Upload(key, "", "jpeg-2mp", "processed", len(body), started, time.time(), True))
+    found_at: dict[str, float] = {}
+    deadline = time.time() + 120
+    while tracker.pending() and time.time() < deadline:
+        now = time.time()
+        for upload in tracker.due(now):
+            if tracker.check(upload, now):
+                found_at[upload.key] = now
+        time.sleep(0.1)
+
+    logged = _processed_log_times(stack)
+    assert set(tracker.resolutions) == set(tracker.uploads), "every photo resolved"
+    late_finds = [k for k, r in tracker.resolutions.items() if found_at[k] - r.at > PRECISION_S]
+    assert len(late_finds) >= BACKLOG_PHOTOS // 4, (
+        "the time of the look alone would have missed the precision"
+    )
+    assert tracker.looked == 0, "every completion time comes from a rendition's stamp"
+    assert tracker.heads < 4 * BACKLOG_PHOTOS, "a few HEADs per photo, not a poll every quarter second"
+    for key, resolution in tracker.resolutions.items():
+        assert resolution.outcome == "processed"
+        assert resolution.at <= logged[key] <= resolution.at + PRECISION_S, key
 
 
 def test_a_photo_the_pipeline_never_sees_fails_the_run_with_exit_1(stack: LocalStack, tmp_path: Path) -> None:
