@@ -1,8 +1,9 @@
 """From the bytes of an upload to encoded renditions: pure Pillow, no AWS.
 
 Why it is shaped this way: decoding dominates the cost of a photo, so the image is decoded once, JPEGs at the
-smallest DCT scale (`draft`) that still covers the largest rendition; every smaller rendition is derived from
-the larger one instead of from the original. Colour management and orientation run on the already small image.
+smallest DCT scale (`draft`) that still leaves the filter a margin over the largest rendition (`resample`);
+every smaller rendition is filtered from the largest one's unencoded pixels instead of from the original.
+Colour management and orientation run on the already small image.
 Untrusted bytes only reach decoders on the allow-list, and only after the header says the pixel count is
 within the limit.
 """
@@ -17,11 +18,11 @@ from PIL import Image
 from handler.constants import RenditionSpec
 from handler.errors import ErrorType, PermanentError
 from handler.imaging.badinput import check_webp_canvas
-from handler.imaging.colour import to_srgb
+from handler.imaging.colour import source_profile, to_srgb
 from handler.imaging.decode import TRANSPOSE, load_image, normalise_mode, open_image, orientation_to_apply
 from handler.imaging.encode import OutputSpec, Rendition, encode, for_format
 from handler.imaging.formats import JPEG_FORMATS
-from handler.imaging.resample import DERIVED_REDUCING_GAP, fit, resize
+from handler.imaging.resample import draft_request, fit, resize
 
 
 def make_renditions(
@@ -42,11 +43,11 @@ def make_renditions(
                     ErrorType.TOO_MANY_PIXELS,
                     f"{width}x{height} is {width * height:,} pixels, over the limit of {max_pixels:,}",
                 )
-            icc = img.info.get("icc_profile")
+            icc = source_profile(img, data)
             if img.format in JPEG_FORMATS:  # the DCT scale is chosen before decoding, from the header
                 orientation = orientation_to_apply(img)
                 targets, stored_largest = _plan(specs, (width, height), orientation)
-                img.draft(None, stored_largest)
+                img.draft(None, draft_request(stored_largest))
                 load_image(img, data)
             else:  # some decoders apply orientation themselves: what is left to do is known after loading
                 load_image(img, data)
@@ -84,21 +85,15 @@ def _render(
     output: OutputSpec,
 ) -> list[Rendition]:
     work = holder.pop()
-    premultiplied = work.mode in ("LA", "RGBA")
-    if premultiplied:  # resampling straight alpha bleeds the colour of transparent pixels into the edges
-        work = work.convert("RGBa" if work.mode == "RGBA" else "La")
     base = resize(work, stored_largest)
     del work
-    if premultiplied:
-        base = base.convert("RGBA" if base.mode == "RGBa" else "LA")
     base = to_srgb(base, icc if isinstance(icc, bytes) else None)
     if orientation in TRANSPOSE:
         base = base.transpose(TRANSPOSE[orientation])
     base = for_format(base, output.format)
 
     made: dict[str, Rendition] = {}
-    current = base
     for spec in sorted(specs, key=lambda s: targets[s.name][0] * targets[s.name][1], reverse=True):
-        current = resize(current, targets[spec.name], DERIVED_REDUCING_GAP)
-        made[spec.name] = encode(spec.name, current, output)
+        # Every rendition is filtered from the largest one's unencoded pixels, never from a smaller one.
+        made[spec.name] = encode(spec.name, resize(base, targets[spec.name]), output)
     return [made[spec.name] for spec in specs]

@@ -12,9 +12,10 @@ from PIL import Image, ImageCms, JpegImagePlugin
 from fixtures.generate import FIXTURES, MARK, PATCH, Fixture, fixture_bytes, photo
 from fixtures.icc import display_p3, swapped_primaries
 from handler.config import Settings
-from handler.constants import DEFAULT_MAX_PIXELS
+from handler.constants import DEFAULT_MAX_PIXELS, RenditionSpec
 from handler.errors import ErrorType, PermanentError
 from handler.imaging import OutputSpec, fit, make_renditions
+from handler.imaging.icc import srgb_profile
 
 from .conftest import close_to, decode
 
@@ -76,8 +77,10 @@ def test_no_metadata_reaches_an_output(output: OutputSpec) -> None:
         assert len(img.getexif()) == 0, "EXIF (and so GPS) must be stripped"
         assert b"Exif" not in rendition.data
         assert b"Fixture Phone" not in rendition.data
-        for key in ("exif", "xmp", "XML:com.adobe.xmp", "comment", "icc_profile"):
+        for key in ("exif", "xmp", "XML:com.adobe.xmp", "comment"):
             assert key not in img.info, key
+        # The one piece of metadata written is the compact sRGB profile (AVIF says sRGB in its nclx box).
+        assert img.info.get("icc_profile") == (None if output.format == "AVIF" else srgb_profile())
 
 
 @pytest.mark.parametrize(
@@ -118,7 +121,18 @@ def test_webp_keeps_the_alpha_channel() -> None:
     assert img.getchannel("A").getextrema()[0] < 50
 
 
-def test_a_large_jpeg_is_decoded_at_a_reduced_dct_scale(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("box", "decoded_size"),
+    [
+        # 4032 x 3024 into 1024 x 768 is 5.25x: the 1/2 scale would leave Lanczos 2.6x, under its margin of 3.
+        ((1024, 768), (4032, 3024)),
+        # into 256 x 256 it is 15.75x: the 1/4 scale leaves 3.9x; the 1/8 scale would leave 1.97x.
+        ((256, 256), (1008, 756)),
+    ],
+)
+def test_a_jpeg_is_decoded_at_the_smallest_dct_scale_that_leaves_lanczos_its_margin(
+    monkeypatch: pytest.MonkeyPatch, box: tuple[int, int], decoded_size: tuple[int, int]
+) -> None:
     decoded: list[tuple[int, int]] = []
     original = JpegImagePlugin.JpegImageFile.draft
 
@@ -128,16 +142,17 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_dct_scale(monkeypatch: pytest.Monk
         return result
 
     monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
-    make_renditions(fixture_bytes("jpeg-phone-12mp"), SPECS, JPEG, max_pixels=DEFAULT_MAX_PIXELS)
-    # 4032 x 3024 shown as 576 x 768: the 1/4 scale (1008 x 756) is the smallest that still covers it.
-    assert decoded == [(1008, 756)]
+    make_renditions(
+        fixture_bytes("jpeg-phone-12mp"), [RenditionSpec("only", *box)], JPEG, max_pixels=DEFAULT_MAX_PIXELS
+    )
+    assert decoded == [decoded_size]
 
 
-def test_an_srgb_profile_is_dropped_without_changing_colour() -> None:
+def test_an_srgb_profile_is_replaced_by_the_compact_one_without_changing_colour() -> None:
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     data = _save(photo(400, 300), "JPEG", quality=95, icc_profile=srgb)
     for img in render(data).values():
-        assert "icc_profile" not in img.info
+        assert img.info["icc_profile"] == srgb_profile()
         assert close_to(img.getpixel((img.width // 2, img.height // 2)), PATCH, 8)
 
 
@@ -156,7 +171,7 @@ def test_an_embedded_profile_is_converted_to_srgb_not_ignored() -> None:
     for img in render(data).values():
         # MARK is (220, 20, 20) in a space whose red is sRGB's blue: on screen, and in the output, it is blue.
         assert close_to(img.getpixel((0, 0)), (12, 12, 221), 30), img.getpixel((0, 0))
-        assert "icc_profile" not in img.info
+        assert img.info["icc_profile"] == srgb_profile()
 
 
 def test_a_wide_gamut_photo_keeps_its_appearance_in_srgb() -> None:
