@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -23,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.deploy import DeployError
+from harness.environments import CONFIG_FILE, Environment, load_environment
 from harness.glibc import format_glibc
 from harness.package import ARCHITECTURES, RUNTIMES, PackageError, PackageResult, build_package
 from harness.params import (
@@ -35,6 +37,15 @@ from harness.params import (
     validate_stack_name,
 )
 from harness.stack import StackError, is_local_endpoint
+from harness.tags import (
+    PROJECT_TAG,
+    PURPOSE_ACCEPTANCE,
+    PURPOSE_DEPLOY,
+    PURPOSE_TAG,
+    default_tags,
+    merge_tags,
+    parse_tags,
+)
 
 LOCAL_COMMAND_MODULE: Final = "harness.localstack.command"
 DEFAULT_RUNTIME: Final = "python3.13"
@@ -88,13 +99,24 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_aws_options(parser: argparse.ArgumentParser, *, stack: bool = True) -> None:
+def _add_aws_options(parser: argparse.ArgumentParser, *, stack: bool = True, env: bool = True) -> None:
     if stack:
         parser.add_argument(
             "--stack-name",
-            required=True,
             type=_argument_type(validate_stack_name),
-            help="CloudFormation stack name (letters, digits, hyphens; starts with a letter; <= 128)",
+            help="CloudFormation stack name (letters, digits, hyphens; starts with a letter; <= 128); "
+            "required unless --env names one",
+        )
+    if env:
+        parser.add_argument(
+            "--env",
+            help=f"a named environment of {CONFIG_FILE} (stack name, region, profile, parameters, tags)",
+        )
+        parser.add_argument(
+            "--config",
+            type=Path,
+            default=Path(CONFIG_FILE),
+            help=f"environments file (default ./{CONFIG_FILE})",
         )
     parser.add_argument(
         "--region", type=_argument_type(_region), help="AWS region (default: AWS_REGION / profile)"
@@ -155,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--artifact-bucket", help="bucket for the zip (default photopipe-artifacts-ACCOUNT-REGION)"
     )
     deploy.add_argument("--template", type=Path, default=TEMPLATE_PATH, help=argparse.SUPPRESS)
+    _add_convention_options(deploy)
+    deploy.add_argument(
+        "--no-execute",
+        action="store_true",
+        help="create and show the change set, and leave it for review (nothing changes)",
+    )
     _add_output_options(deploy)
 
     destroy = commands.add_parser("destroy", help="empty the stack's buckets (all versions) and delete it")
@@ -186,7 +214,73 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-move-task", action="store_true", help="use the receive/send/delete loop even if SQS can move"
     )
     _add_output_options(redrive)
+
+    acceptance = commands.add_parser(
+        "acceptance", help="deploy a test stack, prove it end to end, always destroy it; JUnit + report"
+    )
+    _add_acceptance_arguments(acceptance)
+    _add_output_options(acceptance)
+
+    stacks = commands.add_parser("stacks", help="list photopipe stacks, or clean up old test stacks, by tag")
+    stacks_commands = stacks.add_subparsers(dest="stacks_command", required=True, metavar="ACTION")
+    listing = stacks_commands.add_parser("list", help="the stacks tagged photopipe:project=photopipe")
+    _add_aws_options(listing, stack=False, env=False)
+    _add_output_options(listing)
+    cleaning = stacks_commands.add_parser("clean", help="destroy test stacks older than an age (asks first)")
+    _add_aws_options(cleaning, stack=False, env=False)
+    cleaning.add_argument(
+        "--older-than", type=_argument_type(_age), required=True, help="age, like 30m, 24h or 7d"
+    )
+    cleaning.add_argument(
+        "--purpose", default=PURPOSE_ACCEPTANCE, help=f"the {PURPOSE_TAG} tag to match (default acceptance)"
+    )
+    cleaning.add_argument("--yes", action="store_true", help="do not ask (for scheduled clean-ups)")
+    _add_output_options(cleaning)
     return parser
+
+
+def _age(value: str) -> str:
+    from harness.stacks import parse_age
+
+    parse_age(value)
+    return value
+
+
+def _add_convention_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tags",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"stack tag (repeatable), on top of {PROJECT_TAG} and {PURPOSE_TAG}",
+    )
+    parser.add_argument(
+        "--role-arn", help="IAM role CloudFormation assumes to change the stack (service role)"
+    )
+
+
+def _add_acceptance_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--local", action="store_true", help="run against the embedded local stack instead of an account"
+    )
+    _add_aws_options(parser)
+    _add_package_options(parser, defaults=False)
+    _add_convention_options(parser)
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE", help="template parameter (repeatable)"
+    )
+    parser.add_argument("--template", type=Path, default=TEMPLATE_PATH, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("reports/acceptance"),
+        help="where the JUnit XML, JSON and Markdown reports go (default reports/acceptance)",
+    )
+    parser.add_argument(
+        "--canary-timeout",
+        type=float,
+        help="seconds to wait for the first upload to be processed (default 600 on AWS, 60 locally)",
+    )
 
 
 def _add_local_arguments(parser: argparse.ArgumentParser) -> None:
@@ -297,10 +391,42 @@ def _deployed_parameters(session: boto3.Session, args: argparse.Namespace) -> di
     return {item["ParameterKey"]: item.get("ParameterValue", "") for item in items or []}
 
 
-def cmd_deploy(args: argparse.Namespace, console: Console) -> int:
-    from harness.deploy import deploy, validate_inputs
+def _environment(args: argparse.Namespace, *, stack_name: bool = True) -> Environment | None:
+    """Fill --stack-name, --region and --profile from --env where they were not given; None without --env.
+    An acceptance run takes the environment's region, parameters and tags but never its stack name: it
+    deploys and destroys a stack of its own."""
+    name = getattr(args, "env", None)
+    environment = load_environment(name, args.config) if name else None
+    options = ("stack_name", "region", "profile") if stack_name else ("region", "profile")
+    if environment is not None:
+        for option in options:
+            if getattr(args, option, None) is None and getattr(environment, option) is not None:
+                setattr(args, option, getattr(environment, option))
+    if stack_name and args.stack_name is None:
+        raise UsageError(
+            "--stack-name is required (or --env naming an environment of "
+            f"{getattr(args, 'config', CONFIG_FILE)} that sets stack_name)"
+        )
+    return environment
 
-    parameters = parse_assignments(args.param)
+
+def _parameters_and_tags(
+    args: argparse.Namespace, environment: Environment | None, purpose: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """--param over the environment's parameters; default tags, then the environment's, then --tags."""
+    given = parse_assignments(args.param)
+    parameters = {**(environment.parameters if environment else {}), **given}
+    tags = merge_tags(default_tags(purpose), environment.tags if environment else {}, parse_tags(args.tags))
+    return parameters, tags
+
+
+def cmd_deploy(args: argparse.Namespace, console: Console) -> int:
+    from harness.deploy import deploy, validate_inputs, validate_role_arn
+
+    environment = _environment(args)
+    parameters, tags = _parameters_and_tags(args, environment, PURPOSE_DEPLOY)
+    if args.role_arn:
+        validate_role_arn(args.role_arn)
     if args.email is not None:
         if "NotificationEmail" in parameters and parameters["NotificationEmail"] != args.email:
             raise UsageError("--email contradicts --param NotificationEmail")
@@ -338,6 +464,9 @@ def cmd_deploy(args: argparse.Namespace, console: Console) -> int:
         artifact_bucket=args.artifact_bucket,
         console=console,
         template_path=args.template,
+        tags=tags,
+        role_arn=args.role_arn,
+        execute=not args.no_execute,
     )
     if args.json:
         _print_json(result.to_json())
@@ -347,6 +476,7 @@ def cmd_deploy(args: argparse.Namespace, console: Console) -> int:
 def cmd_destroy(args: argparse.Namespace, console: Console) -> int:
     from harness.destroy import destroy
 
+    _environment(args)
     if not args.yes and not is_local_endpoint(_endpoint(args)):
         raise UsageError(
             f"destroy deletes stack {args.stack_name} and every object version in its buckets: "
@@ -365,6 +495,7 @@ def cmd_destroy(args: argparse.Namespace, console: Console) -> int:
 def cmd_outputs(args: argparse.Namespace, console: Console) -> int:
     from harness.stack import outputs_table, read_outputs
 
+    _environment(args)
     outputs = read_outputs(_session(args), args.stack_name, required=())
     if args.json:
         _print_json(outputs)
@@ -376,6 +507,7 @@ def cmd_outputs(args: argparse.Namespace, console: Console) -> int:
 def cmd_metrics(args: argparse.Namespace, console: Console) -> int:
     from harness.metrics import metrics_table, read_metrics
 
+    _environment(args)
     if args.until is not None and args.since is None:
         raise UsageError("--until needs --since")
     end = args.until
@@ -400,6 +532,7 @@ def cmd_metrics(args: argparse.Namespace, console: Console) -> int:
 def cmd_redrive(args: argparse.Namespace, console: Console) -> int:
     from harness.redrive import redrive_stack
 
+    _environment(args)
     result = redrive_stack(
         _session(args), args.stack_name, console=console, use_move_task=False if args.no_move_task else None
     )
@@ -419,6 +552,95 @@ def cmd_local(args: argparse.Namespace, console: Console) -> int:
     return int(command.run(args))
 
 
+def cmd_acceptance(args: argparse.Namespace, console: Console) -> int:
+    from harness.acceptance import (
+        AccountTarget,
+        LocalTarget,
+        Target,
+        Timeouts,
+        run_acceptance,
+        unique_stack_name,
+    )
+
+    environment = _environment(args, stack_name=False) if not args.local else None
+    parameters, tags = _parameters_and_tags(args, environment, PURPOSE_ACCEPTANCE)
+    stack_name = args.stack_name or unique_stack_name()
+    target: Target
+    if args.local:
+        if args.profile or args.region or args.role_arn:
+            raise UsageError("--local runs on this machine: --profile, --region and --role-arn do not apply")
+        target = LocalTarget(stack_name=stack_name, parameters=parameters, workdir=Path("build/acceptance"))
+        timeouts = Timeouts.for_local()
+    else:
+        session = _session(args)
+        runtime, architecture = _resolve_package_target(args, parameters, {})
+        _check_python311(args, runtime)
+
+        def package(progress: Console) -> Path:
+            return build_package(
+                runtime=runtime,
+                architecture=architecture,
+                out_dir=args.out_dir,
+                allow_python311=args.allow_python311,
+                console=progress,
+            ).path
+
+        target = AccountTarget(
+            aws=session,
+            stack_name=stack_name,
+            parameters=parameters,
+            package=package,
+            tags=tags,
+            role_arn=args.role_arn,
+        )
+        timeouts = Timeouts.for_account()
+    if args.canary_timeout is not None:
+        timeouts = replace(timeouts, canary=args.canary_timeout)
+    template = load_template(args.template)
+    report = run_acceptance(target, template=template, console=console, timeouts=timeouts)
+    paths = report.write(args.report_dir)
+    console.print(f"reports: {', '.join(str(path) for path in paths.values())}")
+    counts = report.counts()
+    summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items() if count)
+    verdict = "[green]PASSED[/green]" if report.passed else "[red]FAILED[/red]"
+    console.print(f"acceptance {verdict}: {summary}; {report.seconds:.1f} s; est. ${report.cost_usd:.4f}")
+    if args.json:
+        _print_json(report.to_json())
+    if report.interrupted:
+        return 130
+    return 0 if report.passed else 1
+
+
+def cmd_stacks(args: argparse.Namespace, console: Console) -> int:
+    from harness.stacks import clean, parse_age, project_stacks, stacks_table
+
+    session = _session(args)
+    now = datetime.now(UTC)
+    if args.stacks_command == "list":
+        stacks = project_stacks(session.client("cloudformation"))
+        if args.json:
+            _print_json([stack.to_json(now) for stack in stacks])
+        else:
+            console.print(stacks_table(stacks, now, f"photopipe stacks in {session.region_name}"))
+        return 0
+
+    def confirm(question: str) -> bool:
+        if args.yes:
+            return True
+        if not sys.stdin.isatty():
+            raise UsageError(f"{question} Add --yes to confirm when there is no terminal to ask on")
+        return console.input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+    destroyed = clean(
+        session, purpose=args.purpose, older_than=parse_age(args.older_than), console=console, confirm=confirm
+    )
+    if args.json:
+        _print_json({"destroyed": destroyed})
+    else:
+        console.print(f"destroyed {len(destroyed)} stack(s)")
+    return 0
+
+
 COMMANDS: Final[dict[str, Callable[[argparse.Namespace, Console], int]]] = {
     "package": cmd_package,
     "deploy": cmd_deploy,
@@ -427,6 +649,8 @@ COMMANDS: Final[dict[str, Callable[[argparse.Namespace, Console], int]]] = {
     "outputs": cmd_outputs,
     "metrics": cmd_metrics,
     "redrive": cmd_redrive,
+    "acceptance": cmd_acceptance,
+    "stacks": cmd_stacks,
 }
 
 

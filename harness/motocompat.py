@@ -75,7 +75,7 @@ def patch_find_in_map_keys() -> None:
 
 
 def patch_condition_equals() -> None:
-    """Idempotent: Fn::Equals in a condition compares the string forms of its operands, as CloudFormation does."""
+    """Idempotent: Fn::Equals in a condition compares its operands as strings, as CloudFormation does."""
     from moto.cloudformation import parsing
 
     if getattr(parsing.parse_condition, _PATCHED_FLAG, False):
