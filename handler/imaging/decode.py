@@ -82,6 +82,9 @@ def orientation_to_apply(img: Image.Image) -> int:
 def normalise_mode(img: Image.Image) -> Image.Image:
     """One of L, LA, RGB, RGBA or CMYK (CMYK stays until its profile can be applied on the small image)."""
     mode = img.mode
+    if mode in ("1", "L", "RGB") and "transparency" in img.info:
+        # A PNG tRNS key colour (one sample value means transparent) becomes a real alpha channel.
+        return img.convert("RGBA" if mode == "RGB" else "LA")
     if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
         return img
     if mode == "1":

@@ -306,3 +306,24 @@ def test_a_text_chunk_does_not_hide_a_cut_pixel_stream() -> None:
     with pytest.raises(PermanentError) as caught:
         make_renditions(png[: len(png) // 2] + bomb, SPECS, JPEG, max_pixels=DEFAULT_MAX_PIXELS)
     assert caught.value.error_type in (ErrorType.TRUNCATED_IMAGE, ErrorType.CORRUPT_IMAGE)
+
+
+# ----------------------------------------------------------------------------------------- output
+@pytest.mark.parametrize(("mode", "key"), [("L", 0), ("RGB", (0, 0, 0)), ("1", 0)])
+def test_a_png_transparency_key_colour_keeps_alpha_in_webp_and_turns_white_in_jpeg(
+    mode: str, key: int | tuple[int, int, int]
+) -> None:
+    img = Image.new(mode, (300, 200), 255 if mode != "RGB" else (200, 100, 50))
+    img.paste(0 if mode != "RGB" else (0, 0, 0), (0, 0, 150, 200))  # the left half is the key colour
+    data = _save(img, "PNG", transparency=key)
+    webp = decode(make_renditions(data, SPECS, OutputSpec("WEBP", 90), max_pixels=DEFAULT_MAX_PIXELS)[0].data)
+    assert webp.mode == "RGBA"
+    assert webp.getpixel((10, 10))[3] == 0
+    assert webp.getpixel((290, 10))[3] == 255
+    for jpeg in render(data).values():
+        assert close_to(jpeg.convert("RGB").getpixel((2, 2)), (255, 255, 255), 2)
+
+
+def test_jpeg_renditions_are_progressive() -> None:
+    for name, img in render(fixture_bytes("jpeg-phone-12mp")).items():
+        assert img.info.get("progressive") == 1, name
