@@ -1,4 +1,5 @@
-"""Colour to sRGB: embedded profiles (Display P3, Adobe RGB, CMYK press profiles) are applied, sRGB kept."""
+"""Colour to sRGB: embedded profiles (Display P3, Adobe RGB, CMYK press profiles) and HEIF/AVIF nclx colour
+boxes are applied, sRGB kept."""
 
 from __future__ import annotations
 
@@ -7,6 +8,26 @@ import hashlib
 import io
 
 from PIL import Image, ImageCms
+
+from handler.imaging.nclx import Nclx, find_nclx, icc_for
+
+
+def source_profile(img: Image.Image, data: bytes) -> bytes | None:
+    """The ICC profile of the decoded pixels, known from the header: the embedded profile; else, for HEIF and
+    AVIF, the one their nclx colour box describes (PermanentError for HDR, see handler.imaging.nclx).
+
+    pillow-heif reports the primary image's nclx box; Pillow's AVIF plugin reports none, so it is read from
+    the bytes. Called before decoding, so an HDR photo is rejected without decoding its pixels.
+    """
+    icc = img.info.get("icc_profile")
+    if isinstance(icc, bytes) and icc:
+        return icc
+    nclx: Nclx | None = None
+    if img.format == "HEIF" and isinstance(img.info.get("nclx_profile"), dict):
+        nclx = Nclx.from_pillow_heif(img.info["nclx_profile"])
+    elif img.format == "AVIF":
+        nclx = find_nclx(data)
+    return icc_for(nclx) if nclx is not None else None
 
 
 def to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
