@@ -40,6 +40,18 @@ class TransientError(Exception):
     """A dependency failed in a way that a later attempt may not."""
 
 
+class DecoderOutOfMemoryError(TransientError):
+    """A decoder could not allocate memory for a photo within the pixel and byte limits.
+
+    Not a corrupt photo, and not a property of the photo at all: the limits are chosen so that every accepted
+    input fits the smallest allowed MemorySize (handler/capacity.py), so running out means the container's
+    memory was short (fragmented by earlier photos, or a MemorySize below what was measured). That is a
+    deployment limit like a missing permission: the record is retried (a fresh container usually has the
+    memory), and if every attempt fails it is notified as RetriesExhausted with this reason and kept in the
+    DLQ, from where a redrive after raising MemorySize processes it. Rejecting it would lose a good photo.
+    """
+
+
 # Codes that say "try again later", whatever their HTTP status.
 _TRANSIENT_CODES = frozenset(
     {

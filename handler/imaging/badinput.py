@@ -6,12 +6,15 @@ interrupted upload: upload again) is told apart from "damaged" and from "not an 
 
 from __future__ import annotations
 
+import io
 import struct
+import warnings
 
 from PIL import Image
 
 from handler.errors import ErrorType, PermanentError
 from handler.imaging.formats import ALLOWED_FORMATS, JPEG_FORMATS
+from handler.imaging.limits import pixel_limit
 
 _UNSUPPORTED_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
@@ -75,11 +78,29 @@ def unsupported(data: bytes) -> str | None:
     return None
 
 
+def recognised_elsewhere(data: bytes) -> str | None:
+    """The name of a format Pillow recognises outside the allow-list (TGA, PCX, EPS, SGI...), or None.
+
+    `Image.open` only parses a header (each plugin's `_open`); pixels are decoded by `load()`, which is never
+    called here, so an EPS never reaches Ghostscript and no disallowed decoder touches the data. The plugins
+    are registered on this path only, so the rarely needed ones cost nothing at cold start.
+    """
+    Image.init()
+    others = [name for name in Image.OPEN if name not in ALLOWED_FORMATS and name not in JPEG_FORMATS]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data), formats=others) as img:
+                return str(img.format) if img.format else None
+    except Exception:  # nothing recognises it, or its header is hostile: either way not an accepted image
+        return None
+
+
 def unidentified(data: bytes) -> PermanentError:
     claimed = sniff(data)
     if claimed is not None:
         return damaged(data, claimed, None)
-    other = unsupported(data)
+    other = unsupported(data) or recognised_elsewhere(data)
     if other is not None:
         return PermanentError(
             ErrorType.UNSUPPORTED_FORMAT, f"{other} is not an accepted format ({', '.join(ALLOWED_FORMATS)})"
@@ -148,7 +169,9 @@ def _isobmff_truncated(data: bytes) -> bool:
 
 
 def check_webp_canvas(data: bytes, max_pixels: int) -> None:
-    """Pillow's WebP plugin builds its decoder (and canvas) on open, so the canvas size is read here first."""
+    """Pillow's WebP plugin builds its decoder (and canvas) on open, so the canvas size is read here first,
+    against the configured limit or the WebP decoder's own (limits.py), whichever is lower."""
+    max_pixels = min(max_pixels, pixel_limit("WEBP"))
     if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         return
     chunk = data[12:16]
