@@ -1,4 +1,4 @@
-"""Sessions: lint, tests, package, deploy, destroy, local, load, soak, bench, fuzz, checkov.
+"""Sessions: lint, tests, package, deploy, destroy, acceptance, local, load, soak, bench, fuzz, checkov.
 
 `nox -s lint tests` is the test command CI runs. Heavy runs (load, soak, bench, fuzz) have their own sessions.
 """
@@ -13,6 +13,7 @@ nox.options.error_on_missing_interpreters = True
 
 PYTHON = "3.11"
 TEMPLATE = "template/template.json"
+CI_ROLE_TEMPLATE = "template/ci-role.json"
 
 
 @nox.session(python=PYTHON)
@@ -23,6 +24,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
     session.run("cfn-lint", "--format", "parseable", TEMPLATE)
+    session.run("cfn-lint", "--format", "parseable", CI_ROLE_TEMPLATE)
     session.run("python", "-m", "harness.template_check", TEMPLATE, "--yaml-out", "build/template.yaml")
     session.notify("checkov")
 
@@ -41,6 +43,8 @@ def checkov(session: nox.Session) -> None:
         "cloudformation",
         "--file",
         TEMPLATE,
+        "--file",
+        CI_ROLE_TEMPLATE,
     )
 
 
@@ -70,6 +74,15 @@ def destroy(session: nox.Session) -> None:
     """Empty the stack's buckets (all versions) and delete it (`-- --stack-name NAME --yes`)."""
     session.install("-e", ".[harness]")
     session.run("python", "-m", "harness", "destroy", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def acceptance(session: nox.Session) -> None:
+    """Deploy a tagged test stack, prove it end to end, always destroy it; JUnit and reports in
+    reports/acceptance/. Against an account: `-- --profile P --region R [--role-arn ARN]`; with no
+    arguments, against the embedded local stack."""
+    session.install("-e", ".[harness]")
+    session.run("python", "-m", "harness", "acceptance", *(session.posargs or ["--local"]))
 
 
 @nox.session(python=PYTHON)
