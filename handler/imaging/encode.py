@@ -23,6 +23,8 @@ AVIF_THREADS = 1
 class OutputSpec:
     format: str
     quality: int
+    progressive: bool = True
+    """JPEG only; baseline exists for the benchmark's bytes before/after."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,14 @@ def encode(name: str, img: Image.Image, output: OutputSpec) -> Rendition:
     fmt = output.format
     icc = srgb_profile() if img.mode in ("RGB", "RGBA") else b""
     if fmt == "JPEG":
-        img.save(buf, "JPEG", quality=output.quality, optimize=True, progressive=True, icc_profile=icc)
+        img.save(
+            buf,
+            "JPEG",
+            quality=output.quality,
+            optimize=True,
+            progressive=output.progressive,
+            icc_profile=icc,
+        )
     elif fmt == "WEBP":
         img.save(buf, "WEBP", quality=output.quality, method=WEBP_METHOD, icc_profile=icc)
     elif fmt == "AVIF":
