@@ -1,10 +1,10 @@
 """Where the moto server's CPU goes: CPU seconds and calls per AWS operation, kept inside the server.
 
-Each request is timed on its own thread's CPU clock (`time.thread_time`), so time spent waiting (for the GIL,
-a long poll, the socket) costs nothing and the figures add up to the CPU the requests really used. A few moto
-internals the pipeline leans on are timed as parts of their own (S3's event notification to SQS, the body's
-MD5 and checksums, storing the body): a part's figure is its own time, without the parts nested in it, so
-`PutObject` is what is left of a PUT after those.
+Each request is timed on its own CPU clock (its thread's, or its greenlet's under gevent), so time spent
+waiting (for the GIL, a long poll, the socket) costs nothing and the figures add up to the CPU the requests
+really used. A few moto internals the pipeline leans on are timed as parts of their own (S3's event
+notification to SQS, the body's MD5 and checksums, storing the body): a part's figure is its own time,
+without the parts nested in it, so `PutObject` is what is left of a PUT after those.
 
 What is outside the WSGI application (werkzeug reading the request line and headers, writing the response)
 is not here: it is the server process's CPU minus the ledger's total.
@@ -19,6 +19,7 @@ import io
 import json
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
@@ -35,24 +36,50 @@ _S3_SUBRESOURCES: Final = ("tagging", "versions", "uploads", "uploadId", "notifi
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+class GreenletClock:
+    """CPU seconds of the running greenlet: the thread's CPU clock, charged at every switch to the greenlet
+    that ran since the last one. Under gevent every request shares one thread, so the thread's clock alone
+    would charge a long poll with the work of every request served while it waited."""
+
+    def __init__(self) -> None:
+        import greenlet
+
+        self._current = greenlet.getcurrent
+        self._spent: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        self._last = time.thread_time()
+        greenlet.settrace(self._trace)
+
+    def _trace(self, event: str, args: Any) -> None:
+        if event in ("switch", "throw"):
+            origin = args[0]
+            now = time.thread_time()
+            self._spent[origin] = self._spent.get(origin, 0.0) + now - self._last
+            self._last = now
+
+    def __call__(self) -> float:
+        return self._spent.get(self._current(), 0.0) + time.thread_time() - self._last
+
+
 class CpuLedger:
-    """Thread-safe totals: label -> [calls, own CPU seconds]."""
+    """Totals: label -> [calls, own CPU seconds]; `clock` is the CPU clock of whatever serves a request (a
+    thread's, or GreenletClock under gevent)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._local = threading.local()
+        self.clock: Callable[[], float] = time.thread_time
         self.totals: dict[str, list[float]] = {}
 
     @contextmanager
     def part(self, label: str) -> Iterator[None]:
         stack: list[list[float]] = self._local.__dict__.setdefault("stack", [])
-        frame = [time.thread_time(), 0.0]
+        frame = [self.clock(), 0.0]
         stack.append(frame)
         try:
             yield
         finally:
             stack.pop()
-            elapsed = time.thread_time() - frame[0]
+            elapsed = self.clock() - frame[0]
             if stack:
                 stack[-1][1] += elapsed
             with self._lock:
@@ -156,6 +183,11 @@ def install() -> None:
     dispatcher: Any = DomainDispatcherApplication
     if getattr(dispatcher, _PATCHED, False):
         return
+    from gevent import monkey
+
+    if monkey.is_module_patched("threading"):
+        LEDGER.clock = GreenletClock()
+        LEDGER._local = threading.local()  # gevent's: one nesting stack per greenlet
     original = dispatcher.__call__
 
     def timed_call(self: Any, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

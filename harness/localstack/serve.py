@@ -1,24 +1,28 @@
 """`python -m harness.localstack.serve [--port N]`: the local stack's moto server, in a process of its own.
 
-A process of its own so that the API's CPU (werkzeug, moto's S3 and SQS) does not share a GIL with the SQS
-pollers, the invokers and the telemetry, which then wait for it and add their own latency to every photo.
-Not `moto_server` itself: what the local stack changes in moto (harness.motocompat's CloudFormation fixes,
-SQS -> Lambda delivery switched off, harness.localstack.speedups, the CPU ledger) are patches of moto's
-classes, which only act in the process that serves the API.
+A process of its own so that the API's CPU (moto's S3 and SQS) does not share a GIL with the SQS pollers, the
+invokers and the telemetry, which then wait for it and add their own latency to every photo. Not
+`moto_server` itself: what the local stack changes in moto (harness.motocompat's CloudFormation fixes, SQS ->
+Lambda delivery switched off, harness.localstack.speedups, the CPU ledger) are patches of moto's classes,
+which only act in the process that serves the API.
+
+Served by gevent's WSGI server rather than werkzeug's development server (moto's own): one greenlet per
+connection instead of a thread, and a cheaper request and body reader. Measured on this project's 2-core
+machine, server CPU per request: HEAD 2.4 -> 1.4 ms, a 1 MB PUT 7.6 -> 4.7 ms. gevent patches the standard
+library first, so moto's long polls (threading.Condition) wait as greenlets.
 
 Prints one JSON line, {"port": N}, once it listens; stops on SIGTERM or SIGINT.
 """
 
-from __future__ import annotations
+from gevent import monkey
 
-import argparse
-import json
-import logging
-import signal
-import sys
-import threading
-from collections.abc import Sequence
-from typing import Any
+monkey.patch_all()  # before anything else imports threading, socket or ssl
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,35 +30,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     args = parser.parse_args(argv)
 
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
+    import gevent
+    from gevent.pywsgi import WSGIServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from harness.localstack import ledger, speedups
     from harness.localstack.server import disable_moto_sqs_delivery
     from harness.motocompat import patch_moto
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # werkzeug logs every request otherwise
     patch_moto()
     disable_moto_sqs_delivery()
     speedups.install()
     ledger.install()
-    server: Any = make_server(
-        "127.0.0.1",
-        args.port,
-        DomainDispatcherApplication(create_backend_app),
-        threaded=True,
-        request_handler=MotoRequestHandler,
-    )
-
-    def stop(_signum: int, _frame: Any) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    server = WSGIServer(("127.0.0.1", args.port), DomainDispatcherApplication(create_backend_app), log=None)
+    server.start()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(signum, server.stop)
     sys.stdout.write(json.dumps({"port": server.server_port}) + "\n")
     sys.stdout.flush()
     server.serve_forever()
