@@ -11,6 +11,7 @@ import contextlib
 import json
 import queue
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,8 @@ QUEUE_DEPTH_ATTRIBUTES: Final = {
     "ApproximateNumberOfMessagesDelayed": "ApproximateNumberOfMessagesDelayed",
 }
 PUT_METRIC_LIMIT: Final = 1000
+SHIP_EVERY_S: Final = 1.0
+SHIP_ITEMS_LIMIT: Final = 5000
 LOG_BATCH_LIMIT: Final = 10_000
 
 
@@ -205,16 +208,25 @@ class Shipper:
     def metrics(self, namespace: str, data: Iterable[dict[str, Any]]) -> None:
         self._queue.put(("metrics", (namespace, list(data))))
 
+    def _gather(self) -> list[tuple[str, Any] | None]:
+        """What arrives within SHIP_EVERY_S of the first item (at once for a barrier or the stop)."""
+        items = [self._queue.get()]
+        deadline = time.monotonic() + SHIP_EVERY_S
+        while items[-1] is not None and items[-1][0] != "barrier" and len(items) < SHIP_ITEMS_LIMIT:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                items.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return items
+
     def _run(self) -> None:
-        """Everything queued so far is written in as few calls as possible (one per log stream and per
-        namespace), so a burst of invocations costs moto a handful of requests, not five per invocation."""
+        """A second's output is written in as few calls as possible (one per log stream and per namespace),
+        as Lambda's log agent batches, so invocations cost moto a few requests a second, not five each."""
         while True:
-            items = [self._queue.get()]
-            while len(items) < 500:
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            items = self._gather()
             logs: dict[str, list[LogLine]] = {}
             metrics: dict[str, list[dict[str, Any]]] = {}
             barriers: list[threading.Event] = []
