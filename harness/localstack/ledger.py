@@ -42,7 +42,7 @@ class GreenletClock:
     would charge a long poll with the work of every request served while it waited."""
 
     def __init__(self) -> None:
-        import greenlet
+        import greenlet  # type: ignore[import-untyped]
 
         self._current = greenlet.getcurrent
         self._spent: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
