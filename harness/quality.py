@@ -39,6 +39,8 @@ SSIM_MARGIN = 0.002
 """Gate: every rendition's SSIM is at least the naive recipe's (at the same JPEG quality) minus this."""
 ALIAS_FACTOR = 2.0
 """Gate: zone-plate alias energy is at most this multiple of the reference's."""
+JND_DELTA_E = 1.0
+"""Gate: mean CIEDE2000 of the low-passed colour against the reference: about one just-noticeable step."""
 _EDGE = 8  # output pixels left out at the charts' borders and at the stripes' seam (filter support)
 _SRGB = ImageCms.createProfile("sRGB")
 
@@ -253,6 +255,16 @@ def ssim_failures(
         f"{naive[name].scores.ssim:.4f} - {SSIM_MARGIN}"
         for name, got in candidate.items()
         if got.scores.ssim < naive[name].scores.ssim - SSIM_MARGIN
+    ]
+
+
+def colour_failures(ref: FixtureReference, candidate: Mapping[str, RenditionQuality]) -> list[str]:
+    """Renditions whose colour is more than JND_DELTA_E (mean CIEDE2000, low-passed) from the reference."""
+    return [
+        f"{ref.fixture} {name}: colour is {got.scores.delta_e:.2f} CIEDE2000 from the reference "
+        f"(more than {JND_DELTA_E})"
+        for name, got in candidate.items()
+        if got.scores.delta_e > JND_DELTA_E
     ]
 
 

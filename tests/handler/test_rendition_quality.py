@@ -20,6 +20,7 @@ from harness.quality import (
     FixtureReference,
     RenditionQuality,
     alias_failures,
+    colour_failures,
     naive_renditions,
     ssim_failures,
 )
@@ -31,6 +32,7 @@ SSIM_FIXTURES = (
     "detail-12mp-portrait",
     "detail-2mp-just-over-2x",
     "detail-2mp-png",
+    "detail-2mp-display-p3",
 )
 ZONE_PLATES = ("zoneplate-12mp", "zoneplate-13mp-just-over-4x", "zoneplate-2mp-png")
 
@@ -58,6 +60,13 @@ def _naive(fixture: str) -> dict[str, RenditionQuality]:
 @pytest.mark.parametrize("fixture", SSIM_FIXTURES + ZONE_PLATES)
 def test_every_rendition_is_as_close_to_the_reference_as_the_naive_recipe(fixture: str) -> None:
     assert ssim_failures(_reference(fixture), _handler(fixture), _naive(fixture)) == []
+
+
+@pytest.mark.parametrize("fixture", SSIM_FIXTURES)
+def test_every_rendition_keeps_the_references_colour_within_a_just_noticeable_difference(
+    fixture: str,
+) -> None:
+    assert colour_failures(_reference(fixture), _handler(fixture)) == []
 
 
 @pytest.mark.parametrize("fixture", ZONE_PLATES)
