@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from harness.costmodel import Prices
+from harness.bill import PriceList
 
 Outcome = Literal["passed", "failed", "not-run-locally", "not-applicable", "not-run"]
 PASSED: Final = "passed"
@@ -35,21 +35,6 @@ class Check:
     outcome: Outcome = NOT_RUN
     seconds: float = 0.0
     detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class MonthlyPrices:
-    """USD list prices, us-west-2, for what a stack costs while it exists (read 2026-11 from
-    aws.amazon.com/kms/pricing, /cloudwatch/pricing, /sns/pricing); per-request prices are in costmodel."""
-
-    as_of: str = "2026-11"
-    kms_key_month: float = 1.00
-    kms_per_request: float = 0.03 / 10_000
-    alarm_month: float = 0.10
-    dashboard_month: float = 3.00
-    """Beyond the account's first three dashboards (the free tier is not assumed)."""
-    sns_per_request: float = 0.50 / 1_000_000
-    log_ingest_per_gb: float = 0.50
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,43 +59,38 @@ class CostItem:
     basis: str
 
 
-def run_cost(
-    usage: RunUsage, prices: Prices | None = None, monthly: MonthlyPrices | None = None
-) -> list[CostItem]:
+def run_cost(usage: RunUsage, prices: PriceList | None = None) -> list[CostItem]:
     """The run's estimated AWS bill: its requests and compute, and the fixed monthly charges for the hours
     the stack existed (AWS prorates KMS keys, alarms and dashboards by the hour)."""
-    prices = prices or Prices()
-    monthly = monthly or MonthlyPrices()
+    prices = prices or PriceList.load()
+    per_photo = prices.lambda_prices()
     share = usage.hours / HOURS_PER_MONTH
     gb_seconds = usage.memory_mb / 1024 * usage.billed_duration_ms / 1000
-    gb_second_price = prices.gb_second.get(usage.architecture, max(prices.gb_second.values()))
+    gb_second_price = per_photo.gb_second.get(usage.architecture, max(per_photo.gb_second.values()))
     s3_puts = usage.photos + usage.renditions_written
+    kms, alarm, dashboard = prices["kms_key_month"], prices["alarm_standard_month"], prices["dashboard_month"]
     return [
         CostItem(
             "Lambda",
-            gb_seconds * gb_second_price + usage.invocations * prices.per_request,
+            gb_seconds * gb_second_price + usage.invocations * per_photo.per_request,
             f"{usage.invocations} invocations, {gb_seconds:.2f} GB-s ({usage.architecture})",
         ),
         CostItem(
             "S3 requests",
-            s3_puts * prices.s3_put_per_request + usage.photos * prices.s3_get_per_request,
+            s3_puts * per_photo.s3_put_per_request + usage.photos * per_photo.s3_get_per_request,
             f"{s3_puts} PUTs, {usage.photos} GETs",
         ),
-        CostItem("SQS requests", 3 * usage.photos * prices.sqs_per_request, f"3 x {usage.photos} requests"),
-        CostItem("SNS", usage.sns_messages * monthly.sns_per_request, f"{usage.sns_messages} messages"),
         CostItem(
-            "KMS key", monthly.kms_key_month * share, f"{usage.hours:.2f} h of ${monthly.kms_key_month}/month"
+            "SQS requests", 3 * usage.photos * per_photo.sqs_per_request, f"3 x {usage.photos} requests"
         ),
+        CostItem("SNS", usage.sns_messages * prices["sns_per_publish"], f"{usage.sns_messages} messages"),
+        CostItem("KMS key", kms * share, f"{usage.hours:.2f} h of ${kms:.2f}/month"),
         CostItem(
             "CloudWatch alarms",
-            usage.alarms * monthly.alarm_month * share,
+            usage.alarms * alarm * share,
             f"{usage.alarms} alarms for {usage.hours:.2f} h",
         ),
-        CostItem(
-            "Dashboard",
-            monthly.dashboard_month * share,
-            f"{usage.hours:.2f} h of ${monthly.dashboard_month}/month",
-        ),
+        CostItem("Dashboard", dashboard * share, f"{usage.hours:.2f} h of ${dashboard:.2f}/month"),
     ]
 
 

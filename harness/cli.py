@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -221,6 +222,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_acceptance_arguments(acceptance)
     _add_output_options(acceptance)
 
+    cost = commands.add_parser("cost", help="the monthly AWS bill at a number of photos a day (table, chart)")
+    cost.add_argument("--photos-per-day", type=_non_negative, required=True, help="steady upload rate")
+    cost.add_argument(
+        "--months", type=int, default=12, choices=range(1, 121), metavar="1-120", help="default 12"
+    )
+    cost.add_argument("--cpu-ms", type=_non_negative, help="CPU per photo (default: the bench's 12 MP JPEG)")
+    cost.add_argument("--upload-mb", type=_non_negative, help="average upload size in MB (default 2.0)")
+    cost.add_argument("--out", type=Path, default=Path("reports/cost"), help="report directory")
+    _add_output_options(cost)
+
     stacks = commands.add_parser("stacks", help="list photopipe stacks, or clean up old test stacks, by tag")
     stacks_commands = stacks.add_subparsers(dest="stacks_command", required=True, metavar="ACTION")
     listing = stacks_commands.add_parser("list", help="the stacks tagged photopipe:project=photopipe")
@@ -237,6 +248,16 @@ def build_parser() -> argparse.ArgumentParser:
     cleaning.add_argument("--yes", action="store_true", help="do not ask (for scheduled clean-ups)")
     _add_output_options(cleaning)
     return parser
+
+
+def _non_negative(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not math.isfinite(number) or number < 0:
+        raise argparse.ArgumentTypeError(f"{value}: must be a number of 0 or more")
+    return number
 
 
 def _age(value: str) -> str:
@@ -611,6 +632,24 @@ def cmd_acceptance(args: argparse.Namespace, console: Console) -> int:
     return 0 if report.passed else 1
 
 
+def cmd_cost(args: argparse.Namespace, console: Console) -> int:
+    from harness.bill import Usage, monthly_bill, to_markdown, write_reports
+
+    usage = Usage(photos_per_day=args.photos_per_day)
+    if args.cpu_ms is not None:
+        usage = replace(usage, cpu_ms=args.cpu_ms)
+    if args.upload_mb is not None:
+        usage = replace(usage, upload_bytes=args.upload_mb * 1e6)
+    bill = monthly_bill(usage, args.months)
+    paths = write_reports(bill, args.out)
+    if args.json:
+        _print_json(bill.to_json())
+    else:
+        console.print(to_markdown(bill), markup=False)
+        console.print(f"reports: {', '.join(str(path) for path in paths.values())}")
+    return 0
+
+
 def cmd_stacks(args: argparse.Namespace, console: Console) -> int:
     from harness.stacks import clean, parse_age, project_stacks, stacks_table
 
@@ -651,6 +690,7 @@ COMMANDS: Final[dict[str, Callable[[argparse.Namespace, Console], int]]] = {
     "redrive": cmd_redrive,
     "acceptance": cmd_acceptance,
     "stacks": cmd_stacks,
+    "cost": cmd_cost,
 }
 
 
