@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from handler import capacity
 from handler.config import Settings
 from handler.constants import SkipReason
 from handler.errors import ErrorType, PermanentError
@@ -39,8 +40,10 @@ Outcome = Literal["processed", "rejected", "skipped", "transient"]
 CONNECT_TIMEOUT_S = 3
 READ_TIMEOUT_S = 20
 MAX_ATTEMPTS = 3
-# A record is only started with this much of the invocation's time left (a 24 MP photo takes well under 1 s).
-MIN_REMAINING_MS = 3000
+# A record is only started with this much of the invocation's time left: what the worst accepted photo needs
+# at this container's memory size (14.5 s at the smallest allowed, 8.4 s from 1,769 MB up), derived in
+# handler/capacity.py from `python -m harness.worstcase`.
+MIN_REMAINING_MS = capacity.min_remaining_ms(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,15 +9,17 @@ killed invocation is dead-lettered too: its message was never deleted. Its rendi
 rewrites them with the same bytes.)
 
 The template only offers timeouts from 15 s (and a visibility timeout of 6 x timeout + 300 s), so after the
-deploy the test shortens both on the running stack, as an operator could: a 5-s timeout (the handler hands
-records back when less than 3 s remain, so shorter would process nothing) and an 8-s visibility timeout, still
-longer than an invocation can last (timeout + batching window), so no message is handed out twice at once.
+deploy the test shortens both on the running stack, as an operator could: a timeout 3 s above the handler's
+time guard at the function's memory size (records are handed back when less time than the guard remains, so
+a shorter timeout would process nothing) and a visibility timeout still longer than an invocation can last
+(timeout + batching window), so no message is handed out twice at once.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import textwrap
 import time
@@ -29,13 +31,15 @@ import pytest
 from PIL import Image
 
 from fixtures.event_cases import photo
+from handler import capacity
 from harness.localstack import LocalStack
 from harness.outputs import StackOutput
 
 pytestmark = pytest.mark.localstack
 
 SLOW_MARK = b"photopipe-test:slow"
-TIMEOUT_S = 5
+MEMORY_MB = 1769  # the template's default MemorySize
+TIMEOUT_S = math.ceil(capacity.min_remaining_ms(MEMORY_MB) / 1000) + 3
 BATCHING_WINDOW_S = 2
 VISIBILITY_S = TIMEOUT_S + BATCHING_WINDOW_S + 1
 MAX_RECEIVE_COUNT = 3
@@ -108,6 +112,7 @@ def test_a_timeout_mid_batch_brings_every_message_back(tmp_path: Path) -> None:
         "MaximumBatchingWindow": str(BATCHING_WINDOW_S),
         "MaximumConcurrency": "2",
         "ReservedConcurrency": "2",
+        "MemorySize": str(MEMORY_MB),
     }
     good = [f"albums/timeout/photo-{n}.jpg" for n in range(3)]
     slow = "albums/timeout/slow.jpg"
