@@ -7,8 +7,8 @@ the numbers describe and handing it to the same ICC path as an embedded profile.
 needs tone mapping, which the pipeline does not do: such a photo is rejected with a reason naming it, rather
 than delivered with washed-out or clipped colour.
 
-Why a hand-built profile: Pillow's ImageCms can create only sRGB, LAB and XYZ profiles; a matrix/TRC profile
-is a few hundred bytes of fixed layout (ICC.1:2001-04, version 2).
+Why a hand-built profile: Pillow's ImageCms can create only sRGB, LAB and XYZ profiles; the matrix/TRC
+layout is handler.imaging.icc's, which also writes the renditions' compact sRGB profile.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from handler.errors import ErrorType, PermanentError
+from handler.imaging.icc import D50, rgb_profile, sampled_curve, srgb_eotf
 
 Chromaticity = tuple[float, float]
 
@@ -37,10 +38,6 @@ _PRIMARIES: dict[int, tuple[str, Chromaticity, Chromaticity, Chromaticity, Chrom
 _SRGB_PRIMARIES = frozenset({1, 2})  # 2: unspecified, shown as sRGB (as browsers do)
 
 
-def _srgb_eotf(v: float) -> float:
-    return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
-
-
 def _bt709_inverse_oetf(v: float) -> float:
     return v / 4.5 if v < 0.081 else ((v + 0.099) / 1.099) ** (1 / 0.45)
 
@@ -52,7 +49,7 @@ _TRANSFERS: dict[int, tuple[str, Callable[[float], float]]] = {
     5: ("gamma 2.8", lambda v: v**2.8),
     6: ("BT.601", _bt709_inverse_oetf),
     8: ("linear", lambda v: v),
-    13: ("sRGB", _srgb_eotf),
+    13: ("sRGB", srgb_eotf),
     14: ("BT.2020 10-bit", _bt709_inverse_oetf),
     15: ("BT.2020 12-bit", _bt709_inverse_oetf),
 }
@@ -126,7 +123,6 @@ def icc_for(nclx: Nclx) -> bytes | None:
 
 
 # ------------------------------------------------------------------------------------------ the profile
-_D50_XYZ = (0.9642, 1.0, 0.8249)
 _BRADFORD = ((0.8951, 0.2664, -0.1614), (-0.7502, 1.7135, 0.0367), (0.0389, -0.0685, 1.0296))
 
 Vector = tuple[float, ...]
@@ -163,75 +159,26 @@ def colorants(primaries: int) -> Matrix:
     rgb_to_xyz_unscaled = tuple(tuple(columns[j][i] for j in range(3)) for i in range(3))
     scale = _apply(_inverse(rgb_to_xyz_unscaled), _xyz_of(white))
     rgb_to_xyz = tuple(tuple(rgb_to_xyz_unscaled[i][j] * scale[j] for j in range(3)) for i in range(3))
-    source, target = _apply(_BRADFORD, _xyz_of(white)), _apply(_BRADFORD, _D50_XYZ)
+    source, target = _apply(_BRADFORD, _xyz_of(white)), _apply(_BRADFORD, D50)
     gain = tuple(tuple(target[i] / source[i] if i == j else 0.0 for j in range(3)) for i in range(3))
     adapt = _mul(_mul(_inverse(_BRADFORD), gain), _BRADFORD)
     adapted = _mul(adapt, rgb_to_xyz)
     return tuple(tuple(adapted[i][j] for i in range(3)) for j in range(3))  # one XYZ triple per colorant
 
 
-def _s15(value: float) -> bytes:
-    return struct.pack(">i", round(value * 65536))
-
-
-def _xyz_tag(xyz: tuple[float, ...]) -> bytes:
-    return b"XYZ \x00\x00\x00\x00" + b"".join(_s15(v) for v in xyz)
-
-
-def _curve_tag(to_linear: Callable[[float], float], points: int = 1024) -> bytes:
-    table = [round(min(1.0, max(0.0, to_linear(i / (points - 1)))) * 65535) for i in range(points)]
-    return b"curv\x00\x00\x00\x00" + struct.pack(f">I{points}H", points, *table)
-
-
-def _desc_tag(text: str) -> bytes:
-    ascii_text = text.encode("ascii") + b"\x00"
-    return (
-        b"desc\x00\x00\x00\x00"
-        + struct.pack(">I", len(ascii_text))
-        + ascii_text
-        + struct.pack(">IIHB", 0, 0, 0, 0)
-        + b"\x00" * 67
-    )
-
-
 @functools.cache
 def _profile(primaries: int, transfer: int) -> bytes:
-    """A version 2 RGB display profile: one tone curve shared by the three channels, then the colorants."""
-    curve = _curve_tag(_TRANSFERS[transfer][1] if transfer in _TRANSFERS else _srgb_eotf)
+    """A version 2 RGB display profile: the transfer's tone curve (1,024 samples) and the colorants."""
+    to_linear = _TRANSFERS[transfer][1] if transfer in _TRANSFERS else srgb_eotf
+    curve = sampled_curve([to_linear(i / (_CURVE_POINTS - 1)) for i in range(_CURVE_POINTS)])
     red, green, blue = colorants(primaries)
     # Numbers only: handler.imaging.colour skips a profile whose description says "sRGB"
     name = f"H.273 colour primaries {primaries}, transfer characteristics {transfer}"
-    blobs = [
-        (b"desc", _desc_tag(name)),
-        (b"cprt", b"text\x00\x00\x00\x00public domain\x00"),
-        (b"wtpt", _xyz_tag(_D50_XYZ)),
-        (b"rXYZ", _xyz_tag(red)),
-        (b"gXYZ", _xyz_tag(green)),
-        (b"bXYZ", _xyz_tag(blue)),
-        (b"rTRC", curve),
-    ]
-    shared = {b"gTRC": b"rTRC", b"bTRC": b"rTRC"}  # same data, one copy
-    count = len(blobs) + len(shared)
-    offset = 128 + 4 + 12 * count
-    placed: dict[bytes, tuple[int, int]] = {}
-    body = b""
-    for signature, blob in blobs:
-        placed[signature] = (offset + len(body), len(blob))
-        body += blob + b"\x00" * (-len(blob) % 4)
-    for signature, same in shared.items():
-        placed[signature] = placed[same]
-    table = struct.pack(">I", count) + b"".join(
-        sig + struct.pack(">II", *where) for sig, where in placed.items()
-    )
-    size = 128 + len(table) + len(body)
-    header = (
-        struct.pack(">I4sI", size, b"\x00\x00\x00\x00", 0x02100000)
-        + b"mntrRGB XYZ "
-        + struct.pack(">6H", 2026, 12, 1, 0, 0, 0)
-        + b"acsp"
-        + b"\x00" * 24
-        + struct.pack(">I", 0)
-        + b"".join(_s15(v) for v in _D50_XYZ)
-        + b"\x00" * 48
-    )
-    return header + table + body
+    return rgb_profile(name, (_triple(red), _triple(green), _triple(blue)), curve, "Public domain")
+
+
+_CURVE_POINTS = 1024
+
+
+def _triple(v: Vector) -> tuple[float, float, float]:
+    return v[0], v[1], v[2]
