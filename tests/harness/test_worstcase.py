@@ -20,7 +20,7 @@ def _runs(peak: float, cpu: float) -> list[Run]:
 def test_the_verdict_takes_the_heaviest_and_slowest_accepted_runs() -> None:
     verdict = judge(_runs(500.0, 4.0))
     assert (verdict.worst_peak_mib, verdict.worst_peak_case) == (500.0, "png-50mp-16bit-rgba (warm)")
-    assert (verdict.worst_cpu_s, verdict.worst_cpu_case) == (4.0, "heif-48mp-10bit")
+    assert (verdict.worst_cpu_s, verdict.worst_cpu_case) == (3.75, "heif-48mp-10bit")  # median of 4.0, 3.5
     assert verdict.ok
     assert "| png-50mp-16bit-rgba |" in markdown(_runs(500.0, 4.0), verdict)
 
