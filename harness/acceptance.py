@@ -645,12 +645,12 @@ def _teardown(run: Run, clock: float) -> None:
             raise CheckError(f"temporary queues left behind: {leftovers}")
         check.outcome = PASSED
         check.detail = status
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl-C: stop, but still write the report that says what is left
+        report.interrupted = True
         check.outcome = FAILED
         check.detail = (
-            f"interrupted during destroy: run `photopipe destroy --stack-name {run.target.stack_name}`"
+            f"interrupted during destroy: run `photopipe destroy --stack-name {run.target.stack_name} --yes`"
         )
-        raise
     except Exception as exc:
         check.outcome = FAILED
         check.detail = (

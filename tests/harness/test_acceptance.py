@@ -141,6 +141,22 @@ def test_ctrl_c_stops_the_checks_but_not_the_destroy() -> None:
     assert report.to_markdown().startswith("# photopipe acceptance: INTERRUPTED")
 
 
+def test_a_second_ctrl_c_during_the_destroy_still_leaves_a_report_naming_the_stack() -> None:
+    class StubbornTarget(StandInTarget):
+        def destroy(self, console: Console) -> str:
+            self.calls.append("destroy")
+            raise KeyboardInterrupt
+
+    target = StubbornTarget(KeyboardInterrupt())
+
+    report = _run(target)
+
+    destroy = next(check for check in report.checks if check.name == "destroy")
+    assert target.calls == ["deploy", "destroy", "close"]
+    assert destroy.outcome == FAILED
+    assert f"photopipe destroy --stack-name {target.stack_name} --yes" in destroy.detail
+
+
 def test_a_failed_check_is_a_junit_failure_and_an_unrun_one_is_skipped() -> None:
     report = AcceptanceReport(
         stack_name="s", region="us-west-2", endpoint="aws", started="2026-12-01T00:00:00"

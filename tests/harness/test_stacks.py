@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import boto3
 import pytest
 from rich.console import Console
 
+from harness.cli import main
 from harness.deploy import deploy
 from harness.params import InvalidInputError
 from harness.stacks import clean, parse_age, project_stacks
@@ -108,3 +110,29 @@ def test_ages_are_minutes_hours_or_days(text: str, hours: float) -> None:
 def test_an_age_without_a_unit_is_refused_with_examples(text: str) -> None:
     with pytest.raises(InvalidInputError, match="like 30m, 24h, 7d"):
         parse_age(text)
+
+
+def test_clean_without_a_terminal_needs_yes(
+    three_stacks: boto3.Session, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+
+    with pytest.raises(SystemExit) as caught:
+        main(["stacks", "clean", "--older-than", "0m", "--region", "us-west-2"])
+
+    assert caught.value.code == 2
+    assert "Add --yes" in capsys.readouterr().err
+    assert len(project_stacks(three_stacks.client("cloudformation"))) == 2
+
+
+def test_the_list_command_prints_each_stack_with_its_purpose_and_age(
+    three_stacks: boto3.Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--json", "stacks", "list", "--region", "us-west-2"]) == 0
+
+    listed = json.loads(capsys.readouterr().out)
+    assert {(stack["name"], stack["purpose"]) for stack in listed} == {
+        ("acc-old", "acceptance"),
+        ("staging", "deploy"),
+    }
+    assert all(stack["age_hours"] >= 0 for stack in listed)
