@@ -57,7 +57,7 @@ def test_bucket_names_are_valid_for_the_longest_name_prefix_in_a_long_region_nam
 
 
 def test_one_more_prefix_character_would_overflow_the_longest_bucket_name(template: dict[str, Any]) -> None:
-    """MaxLength is the largest safe prefix, not merely a safe one (so the check above cannot pass vacuously)."""
+    """MaxLength is the largest safe prefix, not merely a safe one (the check above cannot pass vacuously)."""
     resolver = Resolver(
         template, {"NamePrefix": "a" * (template["Parameters"]["NamePrefix"]["MaxLength"] + 1)}
     )
