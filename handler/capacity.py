@@ -20,11 +20,12 @@ from typing import Final
 
 WORST_PEAK_RSS_MIB: Final = 522.0
 """Highest peak RSS of a whole process (interpreter, handler, boto3 clients, one photo) over every worst
-accepted input, fresh and warm: a 50 MP 16-bit RGBA PNG in a warm process, 508-522 MiB over three runs (a
-50 MP RGBA TIFF 504-514, a 50 MP AVIF 492-506, a 48 MP 10-bit HEIF 428-465, a 25 MP WebP 448-459)."""
+accepted input, fresh and warm: a 50 MP 16-bit RGBA PNG in a warm process, 520-522 MiB in two runs (a
+50 MP RGBA TIFF 514, a 50 MP AVIF 502, a 48 MP 10-bit HEIF 463-465, a 25 MP WebP 458-459)."""
 WORST_CPU_S: Final = 5.5
-"""Most CPU (user + system, one core of the development machine) one worst accepted input took: the 48 MP
-10-bit HEIF, 3.4-5.4 s over repeats on a shared machine (every other worst input took at most 1.4 s)."""
+"""CPU (user + system, one core of the development machine) of the slowest worst accepted input, the 48 MP
+10-bit HEIF: median 4.85 s, 4.0-5.35 s over eight runs on a shared machine, rounded up. Every other worst
+input's median was at most 1.4 s."""
 
 MEMORY_HEADROOM: Final = 1.3
 """At least 30% over the worst peak: allocator fragmentation in a long-lived container, and inputs a little
