@@ -31,7 +31,7 @@ from PIL import Image
 from rich.console import Console
 
 from fixtures.generate import fixture_bytes, manifest
-from handler.constants import LARGE_RENDITION, THUMBNAIL_RENDITION, MetricName
+from handler.constants import MetricName
 from harness.acceptance_report import (
     FAILED,
     NOT_APPLICABLE,
@@ -43,6 +43,7 @@ from harness.acceptance_report import (
     RunUsage,
     run_cost,
 )
+from harness.canary import RENDITIONS, NotDeliveredError, rendition_keys, wait_for_delivery
 from harness.destroy import destroy
 from harness.metrics import MetricsReport, read_metrics
 from harness.outputs import StackOutput
@@ -50,11 +51,9 @@ from harness.tags import PURPOSE_ACCEPTANCE, default_tags, merge_tags
 
 STACK_PREFIX: Final = "photopipe-acc"
 KEY_PREFIX: Final = "acceptance"
-RENDITIONS: Final = (LARGE_RENDITION, THUMBNAIL_RENDITION)
 # One valid photo per input format the handler reads, and one of each way an input goes wrong.
 VALID_FIXTURES: Final = ("jpeg-0.3mp", "png-palette-transparent", "gif", "webp", "heic", "avif")
 BAD_FIXTURES: Final = ("zero-bytes", "jpeg-truncated", "random-bytes-jpg", "jpeg-claims-huge")
-CANARY_FIXTURE: Final = "jpeg-1x1"
 DELETED_FIXTURE: Final = "jpeg-0.3mp"
 FORCED_ALARM: Final = "DeadLetterQueueAlarm"
 ALARM_TYPE: Final = "AWS::CloudWatch::Alarm"
@@ -233,16 +232,8 @@ class Run:
 
     def rendition_keys(self, source_key: str) -> dict[str, str]:
         """Rendition name -> its key, for the renditions of `source_key` that exist."""
-        stem = source_key.rsplit(".", 1)[0]
         s3 = self.session.client("s3")
-        found: dict[str, str] = {}
-        for rendition in RENDITIONS:
-            listed = s3.list_objects_v2(
-                Bucket=self.outputs[StackOutput.PROCESSED_BUCKET], Prefix=f"{rendition}/{stem}."
-            )
-            for item in listed.get("Contents", []):
-                found[rendition] = item["Key"]
-        return found
+        return rendition_keys(s3, self.outputs[StackOutput.PROCESSED_BUCKET], source_key)
 
 
 class ChecksPlan:
@@ -321,24 +312,19 @@ def check_error_subscription(run: Run) -> None:
 
 def check_notification(run: Run) -> None:
     with running(run, "notification-delivers") as check:
-        canary = run.upload(CANARY_FIXTURE, f"{run.key_prefix}{KEY_PREFIX}/{run.run_id}/canary.jpg")
-        started = time.monotonic()
+        key = f"{run.key_prefix}{KEY_PREFIX}/{run.run_id}/canary.jpg"
         try:
-            wait_until(
-                lambda: len(run.rendition_keys(canary.key)) == len(RENDITIONS),
-                run.timeouts.canary,
-                run.timeouts.poll,
-                "the canary's renditions",
+            seconds = wait_for_delivery(
+                run.session,
+                run.outputs,
+                key=key,
+                timeout=run.timeouts.canary,
+                poll=run.timeouts.poll,
+                remove=False,
             )
-        except CheckError:
-            raise CheckError(
-                f"the canary upload s3://{run.outputs[StackOutput.UPLOAD_BUCKET]}/{canary.key} had no "
-                f"renditions after {run.timeouts.canary:.0f} s: the bucket notification is not delivering "
-                "yet (S3 can take minutes to apply a new one) or the function fails; rerun with a longer "
-                "--canary-timeout, and "
-                "check the function's log group and the dead-letter queue"
-            ) from None
-        check.detail = f"renditions after {time.monotonic() - started:.1f} s"
+        except NotDeliveredError as exc:
+            raise CheckError(str(exc)) from None
+        check.detail = f"renditions after {seconds:.1f} s"
 
 
 def check_upload(run: Run) -> None:

@@ -222,6 +222,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_acceptance_arguments(acceptance)
     _add_output_options(acceptance)
 
+    canary = commands.add_parser(
+        "canary", help="upload one tiny photo and wait for its renditions (is the notification live?)"
+    )
+    _add_aws_options(canary)
+    canary.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds to wait (default 600: S3 can take minutes)"
+    )
+    _add_output_options(canary)
+
     cost = commands.add_parser("cost", help="the monthly AWS bill at a number of photos a day (table, chart)")
     cost.add_argument("--photos-per-day", type=_non_negative, required=True, help="steady upload rate")
     cost.add_argument(
@@ -632,6 +641,29 @@ def cmd_acceptance(args: argparse.Namespace, console: Console) -> int:
     return 0 if report.passed else 1
 
 
+def cmd_canary(args: argparse.Namespace, console: Console) -> int:
+    from harness.canary import NotDeliveredError, canary_key, wait_for_delivery
+    from harness.stack import read_outputs
+
+    _environment(args)
+    session = _session(args)
+    outputs = read_outputs(session, args.stack_name, required=("UploadBucketName", "ProcessedBucketName"))
+    deployed = _deployed_parameters(session, args)
+    key = canary_key(deployed.get("UploadKeyPrefix", ""))
+    poll = 0.2 if is_local_endpoint(_endpoint(args)) else 5.0
+    try:
+        with console.status(f"waiting for the renditions of s3://{outputs['UploadBucketName']}/{key}"):
+            seconds = wait_for_delivery(session, outputs, key=key, timeout=args.timeout, poll=poll)
+    except NotDeliveredError as exc:
+        console.print(f"[red]{exc}[/red]")
+        return 1
+    if args.json:
+        _print_json({"delivered": True, "seconds": round(seconds, 1), "key": key})
+    else:
+        console.print(f"[green]the notification delivers:[/green] renditions after {seconds:.1f} s (removed)")
+    return 0
+
+
 def cmd_cost(args: argparse.Namespace, console: Console) -> int:
     from harness.bill import Usage, monthly_bill, to_markdown, write_reports
 
@@ -691,6 +723,7 @@ COMMANDS: Final[dict[str, Callable[[argparse.Namespace, Console], int]]] = {
     "acceptance": cmd_acceptance,
     "stacks": cmd_stacks,
     "cost": cmd_cost,
+    "canary": cmd_canary,
 }
 
 
