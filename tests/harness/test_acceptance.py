@@ -210,11 +210,16 @@ def test_acceptance_needs_a_region_or_local(
     assert "no region" in capsys.readouterr().err
 
 
-def test_an_acceptance_run_never_uses_the_environments_stack_name(
+def test_an_acceptance_run_takes_the_environment_but_not_its_stack_name_or_email(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "photopipe.toml"
-    config.write_text('[environments.staging]\nstack_name = "photopipe-staging"\nregion = "us-west-2"\n')
+    config.write_text(
+        "[environments.staging]\n"
+        'stack_name = "photopipe-staging"\n'
+        'region = "us-west-2"\n'
+        'parameters = { NotificationEmail = "ops@example.com", MaximumConcurrency = 5 }\n'
+    )
     seen: list[Any] = []
 
     def record_and_stop(target: Any, **_: Any) -> None:
@@ -228,6 +233,8 @@ def test_an_acceptance_run_never_uses_the_environments_stack_name(
 
     assert seen[0].stack_name.startswith("photopipe-acc-")
     assert seen[0].region == "us-west-2"
+    assert seen[0].parameters["MaximumConcurrency"] == "5"
+    assert "NotificationEmail" not in seen[0].parameters  # no subscription mail from every test stack
 
 
 class _StopError(Exception):
