@@ -11,18 +11,23 @@ import io
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 
 import pillow_heif
 import pytest
+from moto import mock_aws
 from PIL import AvifImagePlugin, EpsImagePlugin, Image, ImageFile
 
 from fixtures.catalogue import _webp_claiming
 from fixtures.generate import fixture_bytes, photo
+from handler.app import process_event
 from handler.config import MAX_PIXELS_CEILING
 from handler.constants import RenditionSpec
 from handler.errors import DecoderOutOfMemoryError, ErrorType, PermanentError, classify
 from handler.imaging import OutputSpec, limits, make_renditions
 from handler.imaging.decode import load_image, normalise_mode, open_image
+
+from .aws import Context, World
 
 SPECS = (RenditionSpec("large", 1024, 768), RenditionSpec("thumbnail", 256, 256))
 JPEG = OutputSpec("JPEG", 85)
@@ -180,3 +185,37 @@ def test_bytes_nothing_recognises_are_still_not_an_image() -> None:
     with pytest.raises(PermanentError) as caught:
         _render(b"Dear diary, today I uploaded a text file. " * 20)
     assert caught.value.error_type == ErrorType.NOT_AN_IMAGE
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield World(capsys)
+
+
+def test_a_photo_the_decoder_had_no_memory_for_is_retried_then_notified_naming_it_never_rejected(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(self: Image.Image) -> None:
+        raise RuntimeError("Memory allocation error: Unspecified: cannot allocate the image plane")
+
+    monkeypatch.setattr(pillow_heif.as_plugin.HeifImageFile, "load", fail)
+    upload = world.put("phone/IMG_0002.HEIC", fixture_bytes("heic"))
+
+    early = world.sqs_event(("m-1", world.body(upload)), receive_count=1)
+    assert process_event(early, Context("req-1"), world.settings, world.deps()) == {
+        "batchItemFailures": [{"itemIdentifier": "m-1"}]
+    }
+    assert world.notifications() == [], "a retry may find the memory: no notice yet"
+
+    last = world.sqs_event(("m-1", world.body(upload)), receive_count=world.settings.max_receive_count)
+    assert process_event(last, Context("req-2"), world.settings, world.deps()) == {
+        "batchItemFailures": [{"itemIdentifier": "m-1"}]
+    }
+    [note] = world.notifications()
+    assert note["errorType"] == ErrorType.RETRIES_EXHAUSTED, "kept in the DLQ for a redrive, not rejected"
+    assert "DecoderOutOfMemoryError" in note["reason"]
+    assert "MemorySize" in note["reason"]
