@@ -35,7 +35,7 @@ from handler.constants import (
 # Bounds on the limits themselves: a limit of 0 would reject everything, one above these would let a single
 # photo exhaust the function's memory.
 MAX_INPUT_BYTES_CEILING = 512 * 1024 * 1024
-MAX_PIXELS_CEILING = 200_000_000
+MAX_PIXELS_CEILING = 50_000_000  # handler.imaging.limits.DECODE_PIXEL_LIMIT: what memory is sized for
 MAX_RECEIVE_COUNT_CEILING = 1000
 
 

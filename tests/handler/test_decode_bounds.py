@@ -40,6 +40,7 @@ def _render(data: bytes, max_pixels: int = MAX_PIXELS_CEILING) -> None:
 # ------------------------------------------------------------------------------------------ pixel limits
 def test_no_format_is_decoded_beyond_the_limit_memory_is_sized_for() -> None:
     assert limits.DECODE_PIXEL_LIMIT <= 50_000_000
+    assert MAX_PIXELS_CEILING == limits.DECODE_PIXEL_LIMIT, "MAX_PIXELS cannot promise more than decoders get"
     assert all(limit <= limits.DECODE_PIXEL_LIMIT for limit in limits.FORMAT_PIXEL_LIMITS.values())
 
 
