@@ -14,13 +14,13 @@ from loadtests.mix import FixtureMix, parse
 from loadtests.shapes import SHAPES, ShapeSpec
 
 DEFAULTS = ShapeSpec()
-# Measured on this 2-core machine (break shape, default mix): the embedded local stack holds ~23 photos/s in
-# 30 s steps and ~17/s over a minute; a full 4,000-photo day at 144x (peak 20/s, album bursts on top) loses
-# nothing but its p95 reaches 80 s. The default day (0.3 x 4,000 photos in 10 minutes) peaks at 6/s;
-# `--volume-scale 1 --time-scale 48` is the full day at that peak, in 30 minutes.
-DEFAULT_TIME_SCALE = 144.0
+# The default day is the mission's 4,000 photos on a diurnal curve (peak-to-mean 3), album bursts on top,
+# compressed as far as this project's 2-core machine holds the 5-s p95: 48x, a day in 30 minutes peaking at
+# 6.7 photos/s. At 144x (10 minutes, peak 20/s) the function alone needs about 3.8 cores: with the imaging
+# of 2026-12-01 the mix costs 150-190 ms CPU per photo, and the `break` shape held 6.75 photos/s.
+DEFAULT_TIME_SCALE = 48.0
 DEFAULT_UPLOADERS = 16
-DEFAULT_VOLUME_SCALE = 0.3
+DEFAULT_VOLUME_SCALE = 1.0
 
 
 def add_arguments(parser: Any, *, for_locust: bool = True) -> None:
@@ -35,7 +35,7 @@ def add_arguments(parser: Any, *, for_locust: bool = True) -> None:
     )
     group.add_argument("--photos-per-day", type=float, default=DEFAULTS.photos_per_day)
     group.add_argument(
-        "--volume-scale", type=float, default=DEFAULT_VOLUME_SCALE, help="x photos per day (default 0.3)"
+        "--volume-scale", type=float, default=DEFAULT_VOLUME_SCALE, help="x photos per day (default 1)"
     )
     group.add_argument("--peak-to-mean", type=float, default=DEFAULTS.peak_to_mean)
     group.add_argument("--rate", type=float, default=DEFAULTS.rate, help="photos/s of the steady shape")
@@ -64,7 +64,10 @@ def add_arguments(parser: Any, *, for_locust: bool = True) -> None:
         "--e2e-timeout", type=float, default=None, help="seconds before a photo is late (120; burst 300)"
     )
     group.add_argument(
-        "--p95-ms", type=float, default=None, help="end-to-end p95 SLO threshold in ms (20000; burst 120000)"
+        "--p95-ms",
+        type=float,
+        default=None,
+        help="end-to-end p95 SLO threshold in ms (5000; break 20000; burst 120000)",
     )
     group.add_argument(
         "--stack-name", default="photopipe-local", help="the stack whose outputs name the target"
@@ -119,15 +122,18 @@ class OptionError(ValueError):
     pass
 
 
-# A burst is meant to queue: its SLO is that the backlog drains in time, not interactive latency.
-P95_MS = {"burst": 120_000.0}
+# A burst is meant to queue: its SLO is that the backlog drains in time, not interactive latency. A break ends
+# when photos come back later than 20 s, comparable with its earlier runs (the day's 5-s p95 would trip on
+# the first album burst into a cold stack).
+P95_MS = {"burst": 120_000.0, "break": 20_000.0}
+DEFAULT_P95_MS = 5_000.0  # a photo's renditions within 5 s of its upload, 19 times in 20
 E2E_TIMEOUT = {"burst": 300.0}
 
 
 def apply_defaults(options: Any) -> None:
     """Shape-dependent defaults, filled in once (the master's values then reach every worker)."""
     if options.p95_ms is None:
-        options.p95_ms = P95_MS.get(options.shape, 20_000.0)
+        options.p95_ms = P95_MS.get(options.shape, DEFAULT_P95_MS)
     if options.e2e_timeout is None:
         options.e2e_timeout = E2E_TIMEOUT.get(options.shape, 120.0)
     if options.uploaders is None:

@@ -99,3 +99,16 @@ def test_a_burst_gets_one_uploader_per_photo_per_second_so_slow_puts_do_not_slip
     assert _options("--shape", "burst", "--burst-photos", "100").uploaders == DEFAULT_UPLOADERS
     assert _options("--shape", "day").uploaders == DEFAULT_UPLOADERS
     assert _options("--shape", "burst", "--uploaders", "8").uploaders == 8
+
+
+def test_the_default_day_is_the_full_4000_photos() -> None:
+    import argparse
+
+    from loadtests.options import add_arguments, shape_spec
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    spec = shape_spec(parser.parse_args([]))
+
+    assert (spec.name, spec.volume_scale) == ("day", 1.0)
+    assert spec.expected_photos() == pytest.approx(4000, rel=1e-3)
