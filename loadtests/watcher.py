@@ -6,7 +6,8 @@ looked: the handler stamps each rendition with the time its write started (handl
 RENDITION_WRITTEN_AT_METADATA), and the HEAD that finds the rendition reads that stamp, once. Rejections come
 as SNS notices carrying the handler's time, read through a queue the run subscribes to the error topic; the
 DLQ is read at the end. So latency is measured to the handler's clock at any load, and the HEADs can be few:
-the first a second after the upload, then spaced by a quarter of the photo's age (at most 5 s), budgeted
+the first when recent photos were mostly done (a second after the upload on an idle stack), then spaced by a
+quarter of the photo's age (at most 5 s), budgeted
 (coordinator.HEADS_PER_SECOND) so that a backlog does not turn the watcher into load on what it measures.
 The final read-back lists the rendition prefixes once, so a photo only counts as processed when every
 rendition is there.
@@ -17,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import statistics
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +42,7 @@ OnTimeout = Callable[[Upload], None]
 
 
 FIRST_CHECK_S = 1.0  # after the upload finished: most photos are done by then on an idle stack
+RECENT_PHOTOS = 50  # the latencies the first look of a new photo is timed by
 MAX_CHECK_SPACING_S = 5.0
 CLOCK_SKEW_S = 2.0  # a stamp this far outside [upload start, first seen] is not believed
 
@@ -47,6 +51,14 @@ def next_check(age: float) -> float:
     """Seconds until the next HEAD of a photo `age` seconds after its upload started: a quarter of its age,
     between FIRST_CHECK_S and MAX_CHECK_SPACING_S (the spacing delays the finding, not the time recorded)."""
     return min(MAX_CHECK_SPACING_S, max(FIRST_CHECK_S, age / 4))
+
+
+def first_check(recent: Sequence[float]) -> float:
+    """Seconds after its upload finished to look at a new photo first: most of the time recent photos took
+    (a backlog makes it longer for all), at least FIRST_CHECK_S."""
+    if not recent:
+        return FIRST_CHECK_S
+    return max(FIRST_CHECK_S, 0.8 * statistics.median(recent))
 
 
 def completion_time(metadata: dict[str, str], started: float, seen: float) -> float | None:
@@ -97,6 +109,7 @@ class Tracker:
     resolutions: dict[str, Resolution] = field(default_factory=dict)
     snapshots: list[Snapshot] = field(default_factory=list)
     heads: int = 0
+    recent: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_PHOTOS))
     looked: int = 0
     """Photos resolved as processed at the time the watcher looked (their rendition carried no stamp)."""
     _pending: dict[str, _Pending] = field(default_factory=dict)
@@ -107,7 +120,7 @@ class Tracker:
     def add(self, upload: Upload) -> None:
         self.uploads[upload.key] = upload
         if upload.ok and upload.key not in self.resolutions:
-            self._pending[upload.key] = _Pending(upload, due=upload.finished + FIRST_CHECK_S)
+            self._pending[upload.key] = _Pending(upload, due=upload.finished + first_check(self.recent))
 
     def pending(self) -> list[Upload]:
         return [p.upload for p in self._pending.values()]
@@ -120,6 +133,8 @@ class Tracker:
             return
         self.resolutions[key] = resolution
         self._pending.pop(key, None)
+        if resolution.outcome == "processed":
+            self.recent.append(max(0.0, resolution.at - self.uploads[key].finished))
         if self.on_resolved is not None:
             self.on_resolved(self.uploads[key], resolution)
 

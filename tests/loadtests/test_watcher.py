@@ -7,7 +7,7 @@ import json
 import pytest
 
 from handler.constants import RENDITION_WRITTEN_AT_METADATA
-from loadtests.watcher import completion_time, next_check, parse_notice
+from loadtests.watcher import completion_time, first_check, next_check, parse_notice
 
 
 @pytest.mark.parametrize(
@@ -17,6 +17,12 @@ def test_a_photo_is_checked_at_a_quarter_of_its_age_between_one_second_and_five(
     age: float, interval: float
 ) -> None:
     assert next_check(age) == pytest.approx(interval)
+
+
+def test_a_new_photo_is_first_looked_at_when_recent_photos_were_mostly_done() -> None:
+    assert first_check([]) == 1.0
+    assert first_check([0.2, 0.3, 0.4]) == 1.0
+    assert first_check([10.0, 20.0, 30.0]) == pytest.approx(16.0)
 
 
 STARTED = 1_795_921_200.0  # 2026-11-29T03:00:00Z
