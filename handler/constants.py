@@ -85,7 +85,42 @@ MAX_DIMENSION: Final = 4096
 MIN_THUMBNAIL_SIZE: Final = 32
 MAX_THUMBNAIL_SIZE: Final = 1024
 
-OUTPUT_FORMATS: Final = ("JPEG", "WEBP", "AVIF")
+
+@dataclass(frozen=True, slots=True)
+class OutputFormat:
+    """One output format: everything the pipeline says about it, in one row.
+
+    `name` is Pillow's format name and the OutputFormat parameter's value; `extension` ends the rendition's
+    key; `content_type` is stored with it; `encoder_options` go to Pillow's encoder beside the quality;
+    `carries_icc` says whether the sRGB profile is embedded (AVIF states sRGB in its own nclx box instead);
+    `keeps_alpha` whether transparency survives (JPEG has none: it is composited on white).
+    """
+
+    name: str
+    extension: str
+    content_type: str
+    encoder_options: dict[str, object]
+    carries_icc: bool
+    keeps_alpha: bool
+
+
+# WebP's method 4 and AVIF's speed 8 keep the encoders affordable on one Lambda vCPU; AVIF runs
+# single-threaded so that its output bytes do not depend on the machine's core count. JPEG's Huffman tables
+# are optimised.
+OUTPUT_FORMAT_TABLE: Final = (
+    OutputFormat("JPEG", "jpg", "image/jpeg", {"optimize": True}, carries_icc=True, keeps_alpha=False),
+    OutputFormat("WEBP", "webp", "image/webp", {"method": 4}, carries_icc=True, keeps_alpha=True),
+    OutputFormat(
+        "AVIF",
+        "avif",
+        "image/avif",
+        {"speed": 8, "max_threads": 1, "exif": b""},
+        carries_icc=False,
+        keeps_alpha=True,
+    ),
+)
+OUTPUT_FORMATS: Final = tuple(f.name for f in OUTPUT_FORMAT_TABLE)
+OUTPUT_FORMAT_BY_NAME: Final = {f.name: f for f in OUTPUT_FORMAT_TABLE}
 DEFAULT_OUTPUT_FORMAT: Final = "JPEG"
 DEFAULT_OUTPUT_QUALITY: Final = 85
 MIN_OUTPUT_QUALITY: Final = 1

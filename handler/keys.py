@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import posixpath
 
-_EXTENSIONS = {"JPEG": "jpg", "WEBP": "webp", "AVIF": "avif"}
-_CONTENT_TYPES = {"JPEG": "image/jpeg", "WEBP": "image/webp", "AVIF": "image/avif"}
+from handler.constants import OUTPUT_FORMAT_BY_NAME
 
 # S3's limit on the UTF-8 length of a key.
 MAX_KEY_BYTES = 1024
@@ -19,17 +18,17 @@ def _normalise(fmt: str) -> str:
     name = fmt.upper()
     if name == "JPG":
         name = "JPEG"
-    if name not in _EXTENSIONS:
-        raise ValueError(f"unknown output format {fmt!r}; allowed: {', '.join(_EXTENSIONS)}")
+    if name not in OUTPUT_FORMAT_BY_NAME:
+        raise ValueError(f"unknown output format {fmt!r}; allowed: {', '.join(OUTPUT_FORMAT_BY_NAME)}")
     return name
 
 
 def extension_for(fmt: str) -> str:
-    return _EXTENSIONS[_normalise(fmt)]
+    return OUTPUT_FORMAT_BY_NAME[_normalise(fmt)].extension
 
 
 def content_type_for(fmt: str) -> str:
-    return _CONTENT_TYPES[_normalise(fmt)]
+    return OUTPUT_FORMAT_BY_NAME[_normalise(fmt)].content_type
 
 
 def rendition_key(rendition: str, source_key: str, extension: str) -> str:

@@ -7,16 +7,10 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from handler.constants import OUTPUT_FORMAT_BY_NAME
 from handler.imaging.icc import srgb_profile
-from handler.keys import content_type_for, extension_for
 
 WHITE = (255, 255, 255)
-
-# Encoder settings that keep WebP and AVIF affordable on one Lambda vCPU. AVIF runs single-threaded so that
-# its output bytes do not depend on the machine's core count.
-WEBP_METHOD = 4
-AVIF_SPEED = 8
-AVIF_THREADS = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +32,8 @@ class Rendition:
 
 
 def for_format(img: Image.Image, fmt: str) -> Image.Image:
-    if fmt == "JPEG":
+    """The pixels in a mode the format can hold: alpha composited on white where it has none, grey as RGB."""
+    if not OUTPUT_FORMAT_BY_NAME[fmt].keeps_alpha:
         if img.mode in ("RGBA", "LA"):
             ground = Image.new("RGB" if img.mode == "RGBA" else "L", img.size, WHITE[: len(img.mode) - 1])
             ground.paste(img, mask=img.getchannel("A"))
@@ -59,30 +54,15 @@ def encode(name: str, img: Image.Image, output: OutputSpec) -> Rendition:
     A grey JPEG stays untagged: an RGB profile cannot describe it, and grey looks the same in every gamut.
     """
     img.info = {}  # nothing of the source's metadata may reach an output (AVIF falls back to im.info)
+    spec = OUTPUT_FORMAT_BY_NAME.get(output.format)
+    if spec is None:
+        raise ValueError(
+            f"unknown output format {output.format!r}; allowed: {', '.join(OUTPUT_FORMAT_BY_NAME)}"
+        )
+    icc = srgb_profile() if spec.carries_icc and img.mode in ("RGB", "RGBA") else b""
+    options = dict(spec.encoder_options)
+    if spec.name == "JPEG":
+        options["progressive"] = output.progressive
     buf = io.BytesIO()
-    fmt = output.format
-    icc = srgb_profile() if img.mode in ("RGB", "RGBA") else b""
-    if fmt == "JPEG":
-        img.save(
-            buf,
-            "JPEG",
-            quality=output.quality,
-            optimize=True,
-            progressive=output.progressive,
-            icc_profile=icc,
-        )
-    elif fmt == "WEBP":
-        img.save(buf, "WEBP", quality=output.quality, method=WEBP_METHOD, icc_profile=icc)
-    elif fmt == "AVIF":
-        img.save(
-            buf,
-            "AVIF",
-            quality=output.quality,
-            speed=AVIF_SPEED,
-            max_threads=AVIF_THREADS,
-            icc_profile=b"",
-            exif=b"",
-        )
-    else:
-        raise ValueError(f"unknown output format {fmt!r}")
-    return Rendition(name, buf.getvalue(), img.width, img.height, content_type_for(fmt), extension_for(fmt))
+    img.save(buf, spec.name, quality=output.quality, icc_profile=icc, **options)
+    return Rendition(name, buf.getvalue(), img.width, img.height, spec.content_type, spec.extension)
