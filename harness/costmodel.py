@@ -155,6 +155,8 @@ def cost_table(
     """Every (architecture, memory) setting; cheapest and fastest among those the photo fits in
     (ties broken by the other criterion)."""
     prices = prices or Prices()
+    # The template's smallest allowed size is always a row: it is the cheapest a deployed stack can run at.
+    memory_sizes = sorted({*memory_sizes, workload.min_memory_mb})
     rows = [setting(workload, m, a, prices) for a in architectures for m in memory_sizes]
     candidates = [row for row in rows if row.fits]
     if not candidates:

@@ -85,3 +85,9 @@ def test_sizes_below_the_templates_minimum_are_shown_but_never_chosen() -> None:
     table = cost_table(Workload(cpu_ms=20.0, io_ms=10.0, min_memory_mb=512))
     assert not any(row.fits for row in table.settings if row.memory_mb < 512)
     assert table.cheapest.memory_mb == 512
+
+
+def test_the_templates_smallest_memory_size_is_a_row_and_the_cheapest_when_the_photo_fits() -> None:
+    table = cost_table(Workload(cpu_ms=200.0, io_ms=60.0, peak_mb=100.0, min_memory_mb=896))
+    assert 896 in {row.memory_mb for row in table.settings}
+    assert (table.cheapest.architecture, table.cheapest.memory_mb) == ("arm64", 896)
