@@ -115,7 +115,7 @@ def process_event(event: Any, context: Any, settings: Settings, deps: Dependenci
         try:
             notices = direct_notices(event)
         except PermanentError as exc:
-            pipeline.reject(None, exc, notify=True)
+            pipeline.reject(None, exc)
             return None
         outcomes = [pipeline.handle_notice(notice, 1, final=False) for notice in notices]
         if "transient" in outcomes:
@@ -155,7 +155,7 @@ class Pipeline:
             notices = parse_body(body)
         except PermanentError as exc:
             detail = PermanentError(exc.error_type, f"SQS message {message_id}: {exc.reason}")
-            return self.reject(None, detail, notify=True)
+            return self.reject(None, detail)
         outcomes = [self.handle_notice(notice, receive_count, final=final) for notice in notices]
         return "transient" if "transient" in outcomes else outcomes[0]
 
@@ -166,12 +166,12 @@ class Pipeline:
         try:
             return self._process(notice)
         except PermanentError as exc:
-            return self.reject(notice, exc, notify=True)
+            return self.reject(notice, exc)
         except ObjectGoneError:
             return self.skip(SkipReason.OBJECT_GONE, "the object was deleted before it was read")
         except StaleEventError as exc:
             return self.skip(SkipReason.STALE, str(exc))
-        except Exception as exc:  # everything else is worth a retry: see handler.errors.classify
+        except Exception as exc:  # everything else is retried: the rule is in handler.errors
             return self.transient(notice, exc, receive_count, final=final)
         finally:
             self.obs.forget("bucket", "key", "version_id")
@@ -219,17 +219,16 @@ class Pipeline:
         self.obs.logger.info("skipped", extra={"reason": str(reason), "detail": detail})
         return "skipped"
 
-    def reject(self, event: ObjectEvent | None, exc: PermanentError, *, notify: bool) -> Outcome:
+    def reject(self, event: ObjectEvent | None, exc: PermanentError) -> Outcome:
         """Acknowledge a record no retry can fix; if the notice cannot be sent, retry the record instead."""
-        if notify:
-            try:
-                self.notifier.publish(self._rejection(event, exc.error_type, exc.reason))
-            except Exception as publish_error:
-                self.obs.logger.warning(
-                    "rejection notice failed; the record is retried",
-                    extra={"error_type": str(exc.error_type), "error": repr(publish_error)},
-                )
-                return "transient"
+        try:
+            self.notifier.publish(self._rejection(event, exc.error_type, exc.reason))
+        except Exception as publish_error:
+            self.obs.logger.warning(
+                "rejection notice failed; the record is retried",
+                extra={"error_type": str(exc.error_type), "error": repr(publish_error)},
+            )
+            return "transient"
         self.obs.error(exc.error_type)
         self.obs.logger.warning("rejected", extra={"error_type": str(exc.error_type), "reason": exc.reason})
         return "rejected"

@@ -1,15 +1,21 @@
-"""What can go wrong with one record, and whether retrying could ever help.
+"""What can go wrong with one record, and the one rule for whether it is retried.
 
-The split matters more than the detail: a permanent error is acknowledged and notified once (retrying a
-corrupt photo only burns money and delays the DLQ alarm), a transient one goes back to SQS and is retried.
+The rule (handler.app.Pipeline.handle_notice applies it; tests/handler/test_app.py specifies it):
+- a PermanentError (the photo or the event itself is bad) is acknowledged and notified once: retrying a
+  corrupt photo only burns money and delays the DLQ alarm;
+- nothing to process (the object is gone, the event is older than the stored rendition, a test event) is
+  skipped;
+- everything else is retried through SQS: throttling, 5xx, timeouts, a denied permission, an AWS answer no
+  rule foresaw, a decoder out of memory. None of these says the photo is bad, and a wrong rejection would drop
+  a good photo, whereas a wrong retry costs a few attempts and ends in the DLQ with a RetriesExhausted notice,
+  from where a redrive after the fix processes it.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 
 class ErrorType(StrEnum):
@@ -36,11 +42,7 @@ class PermanentError(Exception):
         self.reason = reason
 
 
-class TransientError(Exception):
-    """A dependency failed in a way that a later attempt may not."""
-
-
-class DecoderOutOfMemoryError(TransientError):
+class DecoderOutOfMemoryError(Exception):
     """A decoder could not allocate memory for a photo within the pixel and byte limits.
 
     Not a corrupt photo, and not a property of the photo at all: the limits are chosen so that every accepted
@@ -51,37 +53,6 @@ class DecoderOutOfMemoryError(TransientError):
     DLQ, from where a redrive after raising MemorySize processes it. Rejecting it would lose a good photo.
     """
 
-
-# Codes that say "try again later", whatever their HTTP status.
-_TRANSIENT_CODES = frozenset(
-    {
-        "SlowDown",
-        "Throttling",
-        "ThrottlingException",
-        "Throttled",
-        "ThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "InternalError",
-        "InternalFailure",
-        "ServiceUnavailable",
-        "KMSThrottlingException",
-        "KMS.ThrottlingException",
-        # A missing permission or key grant is a deployment fault that a fix and a DLQ redrive repair:
-        # acknowledging the record would lose the photo.
-        "AccessDenied",
-        "AccessDeniedException",
-        "AuthorizationError",
-        "KMSAccessDeniedException",
-        "KMS.KMSAccessDeniedException",
-        "InvalidAccessKeyId",
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "NotFound",
-    }
-)
 
 # Codes that mean the object is no longer there to process: a skip, not an error.
 GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchBucket", "404"})
@@ -97,22 +68,3 @@ def error_code(exc: BaseException) -> str | None:
 def is_gone(exc: BaseException) -> bool:
     """True when S3 says the object (or version, or bucket) does not exist."""
     return error_code(exc) in GONE_CODES
-
-
-def classify(exc: BaseException) -> Literal["permanent", "transient"]:
-    """Whether retrying the call that raised `exc` could succeed.
-
-    Unknown failures count as transient: the worst case is a few retries and a DLQ message with a
-    RetriesExhausted notification, whereas a wrong "permanent" would drop a photo silently.
-    """
-    if isinstance(exc, PermanentError):
-        return "permanent"
-    if isinstance(exc, ClientError):
-        code = error_code(exc) or ""
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        if code in _TRANSIENT_CODES or status >= 500 or status in (408, 429) or status == 0:
-            return "transient"
-        return "permanent"
-    if isinstance(exc, BotoCoreError | TransientError | OSError | TimeoutError):
-        return "transient"
-    return "transient"

@@ -46,10 +46,6 @@ class Notifier:
         self._sns = sns
         self._topic = topic_arn
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self._topic)
-
     def publish(self, rejection: Rejection) -> None:
         """Raises what SNS raises: the caller decides whether the record is retried."""
         if not self._topic:

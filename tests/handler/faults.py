@@ -20,6 +20,7 @@ _HTTP = {
     "Throttled": 429,
     "AccessDenied": 403,
     "PreconditionFailed": 412,
+    "InvalidArgument": 400,
 }
 _NETWORK: dict[str, Callable[[], Exception]] = {
     "ReadTimeout": lambda: ReadTimeoutError(endpoint_url="https://s3.amazonaws.com"),
@@ -28,6 +29,8 @@ _NETWORK: dict[str, Callable[[], Exception]] = {
 }
 # What a dependency does when it is having a bad moment (as opposed to answering "no").
 KINDS = ("InternalError", "ServiceUnavailable", "SlowDown", "Throttled", *_NETWORK)
+# Answers that are not about the photo: a denied permission, and a 4xx no rule foresaw.
+NOT_THE_PHOTOS_FAULT = ("AccessDenied", "InvalidArgument")
 
 
 class Fault:

@@ -36,7 +36,7 @@ from handler.storage import CACHE_CONTROL
 
 from .aws import PROCESSED, SERVICE, UPLOADS, Context, World
 from .conftest import decode
-from .faults import KINDS, Counter, Fault
+from .faults import KINDS, NOT_THE_PHOTOS_FAULT, Counter, Fault
 
 PHOTO = "jpeg-0.3mp"
 
@@ -122,6 +122,18 @@ def test_one_record_per_outcome_in_one_batch_and_only_the_transient_one_fails(wo
         (ErrorType.MALFORMED_EVENT, None),
         (ErrorType.NOT_AN_IMAGE, bad.key),
     ]
+
+
+@pytest.mark.parametrize("kind", NOT_THE_PHOTOS_FAULT)
+def test_a_denied_call_or_an_unforeseen_aws_answer_is_retried_never_rejected(world: World, kind: str) -> None:
+    upload = world.put("a/photo.jpg", fixture_bytes(PHOTO))
+    fault = Fault("PutObject", kind)
+
+    result = world.invoke(world.sqs_event(("m-1", world.body(upload))), world.deps(fault))
+
+    assert result.response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert world.notifications() == []
+    assert result.metric(MetricName.PROCESSING_ERRORS) == []
 
 
 @pytest.mark.parametrize("kind", KINDS)
