@@ -11,7 +11,8 @@ connection instead of a thread, and a cheaper request and body reader. Measured 
 machine, server CPU per request: HEAD 2.4 -> 1.4 ms, a 1 MB PUT 7.6 -> 4.7 ms. gevent patches the standard
 library first, so moto's long polls (threading.Condition) wait as greenlets.
 
-Prints one JSON line, {"port": N}, once it listens; stops on SIGTERM or SIGINT.
+Prints one JSON line, {"port": N}, once it listens; stops on SIGTERM or SIGINT, and when the process that
+started it is gone (killed before it could stop the server).
 """
 
 from gevent import monkey
@@ -20,9 +21,18 @@ monkey.patch_all()  # before anything else imports threading, socket or ssl
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+
+
+def _stop_when_orphaned(parent: int, stop: Callable[[], None]) -> None:
+    import gevent
+
+    while os.getppid() == parent:
+        gevent.sleep(1.0)
+    stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     server.start()
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, server.stop)
+    gevent.spawn(_stop_when_orphaned, os.getppid(), server.stop)
     sys.stdout.write(json.dumps({"port": server.server_port}) + "\n")
     sys.stdout.flush()
     server.serve_forever()

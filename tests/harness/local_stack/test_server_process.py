@@ -123,3 +123,23 @@ def test_stopping_the_server_ends_its_process() -> None:
     moto.stop()
 
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_server_whose_starter_died_stops_by_itself() -> None:
+    import subprocess
+    import sys
+    import time
+
+    start = "from harness.localstack.server import MotoServer; m = MotoServer(0); m.start(); print(m.pid)"
+    starter = subprocess.run(
+        [sys.executable, "-c", start], capture_output=True, text=True, timeout=60, check=True
+    )
+    pid = int(
+        starter.stdout
+    )  # it was serving (start() returns once it listens); its starter never stopped it
+
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    assert not psutil.pid_exists(pid)
