@@ -12,7 +12,7 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from handler import capacity
 from handler.config import Settings
@@ -33,6 +33,10 @@ from handler.notify import Notifier, Rejection
 from handler.observability import Observability
 from handler.storage import ObjectGoneError, StaleEventError, Storage
 
+if TYPE_CHECKING:  # the stubs are a lint dependency; the runtime needs none of this
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+
 Outcome = Literal["processed", "rejected", "skipped", "transient"]
 
 # Explicit client timeouts and botocore's standard retry mode: a stuck connection costs seconds, not the
@@ -48,8 +52,8 @@ MIN_REMAINING_MS = capacity.min_remaining_ms(os.environ.get("AWS_LAMBDA_FUNCTION
 
 @dataclass(frozen=True, slots=True)
 class Dependencies:
-    s3: Any
-    sns: Any
+    s3: S3Client
+    sns: SNSClient
 
 
 _settings: Settings | None = None

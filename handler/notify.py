@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handler.errors import ErrorType
+
+if TYPE_CHECKING:  # the stubs are a lint dependency; the runtime needs none of this
+    from mypy_boto3_sns import SNSClient
 
 # SNS refuses a subject of 100 characters or more ("must be less than 100 characters long").
 SUBJECT_LIMIT = 99
@@ -42,7 +45,7 @@ class Rejection:
 class Notifier:
     """Publishes to the error topic; with no topic configured it publishes nothing (local runs, tests)."""
 
-    def __init__(self, sns: Any, topic_arn: str) -> None:
+    def __init__(self, sns: SNSClient, topic_arn: str) -> None:
         self._sns = sns
         self._topic = topic_arn
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
@@ -22,6 +22,9 @@ from handler.constants import RENDITION_WRITTEN_AT_METADATA
 from handler.errors import ErrorType, PermanentError, error_code, is_gone
 from handler.events import ObjectEvent, compare_sequencers
 from handler.imaging import Rendition
+
+if TYPE_CHECKING:  # the stubs are a lint dependency; the runtime needs none of this
+    from mypy_boto3_s3 import S3Client
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -81,7 +84,7 @@ def _utc_now() -> datetime:
 
 
 class Storage:
-    def __init__(self, s3: Any, processed_bucket: str, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, s3: S3Client, processed_bucket: str, clock: Callable[[], datetime] = _utc_now) -> None:
         self._s3 = s3
         self._bucket = processed_bucket
         self._clock = clock
@@ -158,7 +161,7 @@ class Storage:
             if found is _UNSEEN:
                 found = self.existing(key)
             _raise_if_stale(event, key, found)
-            condition: dict[str, str] = {}
+            condition: dict[str, Any] = {}  # IfNoneMatch or IfMatch
             if found is None:
                 condition["IfNoneMatch"] = "*"
             elif found.etag is not None:
