@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 _PATCHED_FLAG = "_photopipe_patched"
+_NOVALUE_FLAG = "_photopipe_novalue_patched"
 
 
 def patch_change_set_outputs() -> None:
@@ -71,6 +72,35 @@ def patch_find_in_map_keys() -> None:
         return original(resource_json, resources_map)
 
     setattr(clean_json, _PATCHED_FLAG, True)
+    parsing.clean_json = clean_json
+
+
+def _conditional(node: Any) -> bool:
+    return isinstance(node, dict) and ("Fn::If" in node or node.get("Ref") == "AWS::NoValue")
+
+
+def patch_novalue_in_lists() -> None:
+    """Idempotent: a list item that resolves to AWS::NoValue (directly or through Fn::If) is left out, as
+    CloudFormation does; moto 5.2 keeps it as None (a role statement then makes the policy malformed)."""
+    from moto.cloudformation import parsing
+
+    if getattr(parsing.clean_json, _NOVALUE_FLAG, False):
+        return
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, list):
+            cleaned = [clean_json(item, resources_map) for item in resource_json]
+            return [
+                value
+                for value, item in zip(cleaned, resource_json, strict=True)
+                if value is not None or not _conditional(item)
+            ]
+        return original(resource_json, resources_map)
+
+    setattr(clean_json, _NOVALUE_FLAG, True)
+    if getattr(original, _PATCHED_FLAG, False):  # the FindInMap patch underneath stays visible
+        setattr(clean_json, _PATCHED_FLAG, True)
     parsing.clean_json = clean_json
 
 
@@ -208,5 +238,6 @@ def patch_stand_in_resources() -> None:
 def patch_moto() -> None:
     patch_change_set_outputs()
     patch_find_in_map_keys()
+    patch_novalue_in_lists()
     patch_condition_equals()
     patch_stand_in_resources()

@@ -59,6 +59,7 @@ RUNTIMES: Final[Mapping[str, RuntimeSpec]] = {
     "python3.11": RuntimeSpec("python3.11", "3.11", (2, 26), "Amazon Linux 2"),
     "python3.12": RuntimeSpec("python3.12", "3.12", (2, 34), "Amazon Linux 2023"),
     "python3.13": RuntimeSpec("python3.13", "3.13", (2, 34), "Amazon Linux 2023"),
+    "python3.14": RuntimeSpec("python3.14", "3.14", (2, 34), "Amazon Linux 2023"),
 }
 # Lambda's architecture name -> the machine name in wheel tags and ELF headers.
 ARCHITECTURES: Final[Mapping[str, str]] = {"arm64": "aarch64", "x86_64": "x86_64"}

@@ -28,6 +28,7 @@ CONTRACT_NAMES = set(
         "MemorySize",
         "Timeout",
         "ReservedConcurrency",
+        "Tracing",
         "MaximumConcurrency",
         "BatchSize",
         "MaximumBatchingWindow",

@@ -34,6 +34,7 @@ from moto.core import set_initial_no_auth_action_count
 from fixtures.event_cases import REGION, body_for, photo, s3_record
 from handler.constants import DEFAULT_MAX_RECEIVE_COUNT
 from handler.errors import ErrorType
+from harness.motocompat import patch_moto
 from harness.outputs import StackOutput
 
 from .bounded import run_bounded
@@ -136,6 +137,7 @@ def deployed() -> Iterator[Deployed]:
     """Deployed once per module; every test runs in a forked copy of this world (see _enforced), so a probe
     that succeeds for the administrator (deleting, purging, scheduling a key's deletion) changes nothing for
     the next test."""
+    patch_moto()  # moto's CloudFormation as the deploy code meets it (conditional statements resolved)
     with pytest.MonkeyPatch.context() as monkeypatch, aws_credentials(), mock_aws():
         _teach_moto_resources(monkeypatch)
         setup = boto3.Session(region_name=REGION)

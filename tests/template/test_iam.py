@@ -49,9 +49,32 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _role_statements(resources: dict[str, Any]) -> list[dict[str, Any]]:
+def _all_statements(resources: dict[str, Any]) -> list[dict[str, Any]]:
     policies = resources["FunctionRole"]["Properties"]["Policies"]
     return [statement for policy in policies for statement in policy["PolicyDocument"]["Statement"]]
+
+
+def _role_statements(resources: dict[str, Any]) -> list[dict[str, Any]]:
+    """The statements every stack has (the tracing grant is conditional: see its own test)."""
+    return [statement for statement in _all_statements(resources) if "Fn::If" not in statement]
+
+
+def test_the_only_conditional_grant_is_sending_traces_when_tracing_is_active(
+    resources: dict[str, Any],
+) -> None:
+    conditional = [statement["Fn::If"] for statement in _all_statements(resources) if "Fn::If" in statement]
+    assert conditional == [
+        [
+            "TracingIsActive",
+            {
+                "Sid": "SendTracesWhenTracingIsActive",
+                "Effect": "Allow",
+                "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                "Resource": "*",
+            },
+            {"Ref": "AWS::NoValue"},
+        ]
+    ]
 
 
 def test_the_function_role_is_the_only_identity_and_carries_only_inline_policies(
@@ -95,14 +118,17 @@ def test_no_action_wildcard_and_no_resource_wildcard_in_the_role(resources: dict
         assert "*" not in _as_list(statement["Resource"]), statement["Sid"]
 
 
-def test_resource_wildcards_appear_only_in_the_key_policy_and_are_explained(template: dict[str, Any]) -> None:
+def test_resource_wildcards_appear_only_in_the_key_policy_and_the_tracing_grant_and_are_explained(
+    template: dict[str, Any],
+) -> None:
     holders = set()
     for name, spec in template["Resources"].items():
         for node in walk(spec.get("Properties", {})):
             if isinstance(node, dict) and node.get("Resource") == "*":
                 holders.add(name)
-    assert holders == {"PipelineKey"}
-    assert "Resource '*'" in template["Resources"]["PipelineKey"]["Metadata"]["Comment"]
+    assert holders == {"PipelineKey", "FunctionRole"}
+    for holder in holders:
+        assert "Resource '*'" in template["Resources"][holder]["Metadata"]["Comment"], holder
 
 
 def test_no_resource_policy_allows_an_anonymous_principal(template: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ these tests prove the template parses, resolves and wires what moto does build, 
 
 from __future__ import annotations
 
+import ast
 import io
 import zipfile
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from harness.motocompat import patch_condition_equals
+from harness.motocompat import patch_condition_equals, patch_novalue_in_lists
 from harness.outputs import StackOutput
 
 from .cfn import TEMPLATE_PATH
@@ -47,6 +48,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[boto3.Session, str | 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     patch_condition_equals()  # moto compares Number parameters as ints; the template compares with "0"
+    patch_novalue_in_lists()  # moto keeps a list item that resolves to AWS::NoValue as None
     with mock_aws():
         session = boto3.Session(region_name=REGION)
         s3 = session.client("s3")
@@ -134,3 +136,32 @@ def test_the_template_creates_with_extreme_parameters(aws: tuple[boto3.Session, 
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
     assert queue["VisibilityTimeout"] == "5700"
     assert "ReservedConcurrentExecutions" not in concurrency
+
+
+def _role_actions(session: boto3.Session, stack: str) -> set[str]:
+    """Every action the function's role grants, as moto holds its inline policies (moto keeps a
+    CloudFormation role's policy as the Python repr of the resolved dict)."""
+    cfn, iam = session.client("cloudformation"), session.client("iam")
+    summaries = cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+    role = next(r["PhysicalResourceId"] for r in summaries if r.get("LogicalResourceId") == "FunctionRole")
+    actions: set[str] = set()
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document: Any = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        if isinstance(document, str):
+            document = ast.literal_eval(document)
+        for statement in document["Statement"]:
+            action = statement["Action"]
+            actions.update([action] if isinstance(action, str) else action)
+    return actions
+
+
+@pytest.mark.parametrize(("tracing", "granted"), [("PassThrough", False), ("Active", True)])
+def test_the_role_may_send_traces_only_when_tracing_is_active(
+    aws: tuple[boto3.Session, str | None], tracing: str, granted: bool
+) -> None:
+    session, _ = aws
+
+    stack = _create(session, f"photopipe-tracing-{tracing.lower()}", {"Tracing": tracing})
+
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    assert ("xray:PutTraceSegments" in _role_actions(session, stack["StackName"])) is granted

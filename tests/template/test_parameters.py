@@ -16,6 +16,7 @@ CONTRACT_PARAMETERS = {
     "OutputQuality", "Runtime", "Architecture", "MemorySize", "Timeout", "ReservedConcurrency",
     "MaximumConcurrency", "BatchSize", "MaximumBatchingWindow", "MaxReceiveCount", "MaxInputBytes",
     "MaxPixels", "LogRetentionDays", "CodeS3Bucket", "CodeS3Key", "CodeS3ObjectVersion", "UploadKeyPrefix",
+    "Tracing",
     "RenditionTransitionDays",
 }  # fmt: skip
 VALIDATION_KEYS = {"AllowedPattern", "AllowedValues", "MinValue", "MaxValue"}
@@ -111,11 +112,11 @@ def test_limit_parameters_stay_inside_what_the_handler_accepts(template: dict[st
     )
 
 
-def test_runtime_offers_311_to_313_and_defaults_to_an_amazon_linux_2023_runtime(
+def test_runtime_offers_311_to_314_and_defaults_to_an_amazon_linux_2023_runtime(
     template: dict[str, Any],
 ) -> None:
     runtime = template["Parameters"]["Runtime"]
-    assert runtime["AllowedValues"] == ["python3.11", "python3.12", "python3.13"]
+    assert runtime["AllowedValues"] == ["python3.11", "python3.12", "python3.13", "python3.14"]
     assert runtime["Default"] in {"python3.12", "python3.13"}
 
 
