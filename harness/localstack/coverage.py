@@ -158,6 +158,7 @@ PROPERTIES: Final[Mapping[str, Mapping[str, Decision]]] = {
         "Role": _m("stored; not enforced (see AWS::IAM::Role)"),
         "Runtime": _r("workers run under that Python when installed, else the harness's Python (reported)"),
         "Timeout": _r("enforced: the worker is killed and replaced, the invocation counts as an error"),
+        "TracingConfig": _n("no X-Ray locally: traces are not recorded, whatever the mode"),
     },
     "AWS::Lambda::EventSourceMapping": {
         "BatchSize": _r("records per invocation (several ReceiveMessage calls above 10)"),
