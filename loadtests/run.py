@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import signal
 import socket
@@ -200,7 +199,6 @@ def run_locust(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the in-process moto server logs every request
     args = parse_args(argv)
     try:
         opts.check_users(args)
