@@ -506,14 +506,6 @@ def write_chart(results: Sequence[CaseResult], path: Path) -> Path:
 
 
 # ----------------------------------------------------------------------------------------- main
-def template_min_memory(path: Path = Path("template/template.json")) -> int:
-    """The template's MemorySize MinValue: the cost table's cheapest setting must be deployable."""
-    try:
-        return int(json.loads(path.read_text())["Parameters"]["MemorySize"]["MinValue"])
-    except (OSError, KeyError, ValueError, TypeError):
-        return 128
-
-
 def prepare_fixtures(names: Sequence[str], directory: Path) -> dict[str, Path]:
     """Written once by the parent, so no case process pays (in time or RSS) for generating its input."""
     from fixtures.detail import BY_NAME, detail_bytes
@@ -610,7 +602,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             io_ms=args.io_ms,
             peak_mb=worst.peak_delta_mb + worst.input_mb,
             overhead_mb=runtime,
-            min_memory_mb=template_min_memory(),
+            # The cost table's cheapest setting must be deployable: the template's MemorySize minimum.
+            min_memory_mb=capacity.MIN_MEMORY_MB,
         )
     )
     args.out.mkdir(parents=True, exist_ok=True)
