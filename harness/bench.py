@@ -547,6 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(measure_case(method, Path(path).read_bytes(), args.repeat, args.save)))
         return 0
 
+    from handler import capacity
     from handler.config import Settings
     from harness import costmodel
     from harness.quality import FixtureReference
