@@ -16,8 +16,9 @@ from loadtests.shapes import SHAPES, ShapeSpec
 DEFAULTS = ShapeSpec()
 # The default day is the mission's 4,000 photos on a diurnal curve (peak-to-mean 3), album bursts on top,
 # compressed as far as this project's 2-core machine holds the 5-s p95: 48x, a day in 30 minutes peaking at
-# 6.7 photos/s. At 144x (10 minutes, peak 20/s) the function alone needs about 3.8 cores: with the imaging
-# of 2026-12-01 the mix costs 150-190 ms CPU per photo, and the `break` shape held 6.75 photos/s.
+# 6.7 photos/s (run of 2026-12-01: 0 lost, p95 4.0 s). At 144x (10 minutes, peak 20/s) the function alone
+# would need about four cores: with the imaging of 2026-12-01 it costs 180-230 ms CPU per photo of the mix,
+# and the `break` shape held 6.75-10.1 photos/s, its p95 above 5 s at every step.
 DEFAULT_TIME_SCALE = 48.0
 DEFAULT_UPLOADERS = 16
 BURST_UPLOADERS_PER_RATE = 2
