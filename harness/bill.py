@@ -57,12 +57,13 @@ class PriceList:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """What one photo and one stack use. Defaults: CPU from `nox -s bench` (12 MP JPEG, 35-40 ms); log bytes
+    """What one photo and one stack use. Defaults: CPU from `nox -s bench` (the 12 MP phone JPEG with
+    full-band detail, median of three runs on 2026-12-01: 239-338 ms, at reference quality); log bytes
     and rendition bytes measured on the local stack with 12 MP JPEGs one per invocation (1,349 log bytes incl.
     CloudWatch's 26 per event; renditions 45.7 kB + 8.9 kB)."""
 
     photos_per_day: float
-    cpu_ms: float = 37.5
+    cpu_ms: float = 251.0
     io_ms: float = 60.0
     upload_bytes: float = 2_000_000.0
     """A 12 MP phone JPEG (the fixture `jpeg-phone-12mp` is 1.98 MB)."""
