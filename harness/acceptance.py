@@ -48,6 +48,7 @@ from harness.destroy import destroy
 from harness.metrics import MetricsReport, read_metrics
 from harness.outputs import StackOutput
 from harness.tags import PURPOSE_ACCEPTANCE, default_tags, merge_tags
+from harness.topics import subscribe_queue
 
 STACK_PREFIX: Final = "photopipe-acc"
 KEY_PREFIX: Final = "acceptance"
@@ -138,30 +139,13 @@ class TopicReader:
     messages: list[dict[str, Any]] = field(default_factory=list)
 
     def open(self) -> TopicReader:
-        sqs = self.session.client("sqs")
-        self.queue_url = sqs.create_queue(
-            QueueName=self.queue_name,
-            Attributes={"SqsManagedSseEnabled": "true", "MessageRetentionPeriod": "3600"},
-        )["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sns.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": self.topic_arn}},
-                }
-            ],
-        }
-        sqs.set_queue_attributes(QueueUrl=self.queue_url, Attributes={"Policy": json.dumps(policy)})
-        self.subscription_arn = self.session.client("sns").subscribe(
-            TopicArn=self.topic_arn, Protocol="sqs", Endpoint=arn, ReturnSubscriptionArn=True
-        )["SubscriptionArn"]
+        self.queue_url, self.subscription_arn = subscribe_queue(
+            self.session.client("sqs"),
+            self.session.client("sns"),
+            self.queue_name,
+            self.topic_arn,
+            {"SqsManagedSseEnabled": "true", "MessageRetentionPeriod": "3600"},
+        )
         return self
 
     def read(self) -> list[dict[str, Any]]:

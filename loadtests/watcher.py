@@ -32,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handler.constants import RENDITION_WRITTEN_AT_METADATA
 from handler.events import ObjectEvent, parse_body
 from harness.outputs import StackOutput
+from harness.topics import subscribe_queue
 from loadtests.accounting import Resolution, Upload
 
 log = logging.getLogger("photopipe.watcher")
@@ -143,27 +144,7 @@ class Tracker:
         """A queue of the run's own on the error topic: notices are read, not consumed from anyone else."""
         topic = self.outputs[StackOutput.ERROR_TOPIC_ARN]
         name = f"photopipe-load-{self.run_id}"[:80]
-        url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sns.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": topic}},
-                }
-            ],
-        }
-        self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
-        self._queue_url = url
-        self._subscription = self.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)[
-            "SubscriptionArn"
-        ]
+        self._queue_url, self._subscription = subscribe_queue(self.sqs, self.sns, name, topic)
 
     def read_errors(self, wait_seconds: int = 1) -> int:
         """One receive on the run's notice queue; returns how many notices were read."""
