@@ -1,11 +1,16 @@
-"""Shared helpers for the handler tests: fixture pictures decoded back for inspection."""
+"""Shared helpers for the handler tests: a moto world for the app, fixture pictures decoded back."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
 import pillow_heif
+import pytest
+from moto import mock_aws
 from PIL import Image
+
+from .aws import World
 
 pillow_heif.register_heif_opener()
 
@@ -21,3 +26,13 @@ def close_to(pixel: object, expected: tuple[int, ...], tolerance: int) -> bool:
     return len(values) >= len(expected) and all(
         abs(int(a) - b) <= tolerance for a, b in zip(values, expected, strict=False)
     )
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
+    """A moto account with the upload and processed buckets and the error topic (tests/handler/aws.py)."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield World(capsys)

@@ -6,11 +6,9 @@ import hashlib
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
-from moto import mock_aws
 
 from fixtures.generate import FIXTURES, Fixture, fixture_bytes
 from handler.app import (
@@ -39,15 +37,6 @@ from .conftest import decode
 from .faults import KINDS, NOT_THE_PHOTOS_FAULT, Counter, Fault
 
 PHOTO = "jpeg-0.3mp"
-
-
-@pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        yield World(capsys)
 
 
 def _keys(source: str) -> set[str]:

@@ -11,11 +11,9 @@ import io
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 
 import pillow_heif
 import pytest
-from moto import mock_aws
 from PIL import AvifImagePlugin, EpsImagePlugin, Image, ImageFile
 
 from fixtures.catalogue import _webp_claiming
@@ -185,15 +183,6 @@ def test_bytes_nothing_recognises_are_still_not_an_image() -> None:
     with pytest.raises(PermanentError) as caught:
         _render(b"Dear diary, today I uploaded a text file. " * 20)
     assert caught.value.error_type == ErrorType.NOT_AN_IMAGE
-
-
-@pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        yield World(capsys)
 
 
 def test_a_photo_the_decoder_had_no_memory_for_is_retried_then_notified_naming_it_never_rejected(

@@ -22,15 +22,7 @@ def test_destroy_empties_every_version_and_delete_marker_then_deletes_the_stack(
     session: boto3.Session, package: Path
 ) -> None:
     quiet = Console(file=io.StringIO())
-    outputs = deploy(
-        session=session,
-        stack_name=STACK,
-        package_path=package,
-        parameters={},
-        template_path=MINI_TEMPLATE,
-        console=quiet,
-        poll_seconds=0.0,
-    ).outputs
+    outputs = _deploy(session, package, MINI_TEMPLATE)
     s3 = session.client("s3")
     bucket = outputs["UploadBucketName"]
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -69,16 +61,20 @@ def _template_with_mapping(tmp_path: Path) -> Path:
     return path
 
 
-def _deploy_with_mapping(session: boto3.Session, package: Path, tmp_path: Path) -> dict[str, str]:
+def _deploy(session: boto3.Session, package: Path, template: Path) -> dict[str, str]:
     return deploy(
         session=session,
         stack_name=STACK,
         package_path=package,
         parameters={},
-        template_path=_template_with_mapping(tmp_path),
+        template_path=template,
         console=Console(file=io.StringIO()),
         poll_seconds=0.0,
     ).outputs
+
+
+def _deploy_with_mapping(session: boto3.Session, package: Path, tmp_path: Path) -> dict[str, str]:
+    return _deploy(session, package, _template_with_mapping(tmp_path))
 
 
 def test_destroy_disables_the_event_source_mapping_before_it_empties_the_buckets(
@@ -145,15 +141,7 @@ def test_a_write_that_races_the_emptying_is_removed_by_a_second_pass_and_the_del
     session: boto3.Session, package: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     quiet = Console(file=io.StringIO())
-    outputs = deploy(
-        session=session,
-        stack_name=STACK,
-        package_path=package,
-        parameters={},
-        template_path=MINI_TEMPLATE,
-        console=quiet,
-        poll_seconds=0.0,
-    ).outputs
+    outputs = _deploy(session, package, MINI_TEMPLATE)
     bucket = outputs["UploadBucketName"]
     real_empty = destroy_module.empty_bucket
     passes: list[int] = []
