@@ -112,7 +112,7 @@ def soak(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Handler benchmark (vs naive, floor and pyvips) and the Lambda cost model."""
     session.install("-e", ".[bench]")
-    session.run("python", "-m", "harness.bench", *session.posargs)
+    session.run("python", "-m", "harness.measures.bench", *session.posargs)
     session.run("python", "-m", "harness.worstcase")
 
 

@@ -35,7 +35,7 @@ MEMORY_STEP_MB: Final = 64
 FULL_VCPU_MB: Final = 1769
 """Lambda gives one vCPU at 1,769 MB and a proportional share below it."""
 ARM64_CPU_FACTOR: Final = 1.15
-"""Graviton CPU time relative to this x86_64 machine: the assumption harness.costmodel also makes."""
+"""Graviton CPU time relative to this x86_64 machine: the assumption harness.measures.costmodel also makes."""
 IO_ALLOWANCE_MS: Final = 2000
 """Reading a 50 MiB upload from S3 and writing the renditions (tens of MB/s inside a region)."""
 SHORTEST_TIMEOUT_S: Final = 15

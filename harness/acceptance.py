@@ -709,9 +709,9 @@ class LocalTarget:
     _stack: Any = None
 
     def deploy(self, console: Console) -> dict[str, str]:
-        from harness.localstack import LocalStack
+        from harness.emulator import EmbeddedStack
 
-        stack = LocalStack(
+        stack = EmbeddedStack(
             port=0, stack_name=self.stack_name, parameters=self.parameters, workdir=self.workdir
         )
         self._stack = stack

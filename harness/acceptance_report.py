@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from harness.bill import PriceList
+from harness.measures.bill import PriceList
 
 Outcome = Literal["passed", "failed", "not-run-locally", "not-applicable", "not-run"]
 PASSED: Final = "passed"

@@ -48,7 +48,7 @@ from harness.tags import (
     parse_tags,
 )
 
-LOCAL_COMMAND_MODULE: Final = "harness.localstack.command"
+LOCAL_COMMAND_MODULE: Final = "harness.emulator.command"
 DEFAULT_RUNTIME: Final = "python3.13"
 DEFAULT_ARCHITECTURE: Final = "arm64"
 
@@ -668,7 +668,7 @@ def cmd_canary(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_cost(args: argparse.Namespace, console: Console) -> int:
-    from harness.bill import Usage, monthly_bill, to_markdown, write_reports
+    from harness.measures.bill import Usage, monthly_bill, to_markdown, write_reports
 
     usage = Usage(photos_per_day=args.photos_per_day)
     if args.cpu_ms is not None:

@@ -20,7 +20,7 @@ HARNESS: Final = "run.py (other threads)"
 FUNCTION: Final = "function workers"
 LOCUST_MASTER: Final = "locust master (watcher)"
 LOCUST_WORKERS: Final = "locust workers (uploaders)"
-# Thread-name prefixes of the local runtime (harness.localstack) -> the part they belong to.
+# Thread-name prefixes of the local runtime (harness.emulator) -> the part they belong to.
 THREAD_PARTS: Final = {
     "poller-": "runtime: SQS pollers",
     "invoke-": "runtime: invokers (worker pipes, deletes)",
@@ -33,7 +33,7 @@ LEDGER_PATH: Final = "/_photopipe/cpu"
 
 
 def read_ledger(endpoint: str, *, reset: bool = False) -> dict[str, dict[str, float]]:
-    """The moto server's CPU by operation (harness.localstack.ledger); {} when it keeps none."""
+    """The moto server's CPU by operation (harness.emulator.ledger); {} when it keeps none."""
     request = urllib.request.Request(endpoint + LEDGER_PATH, method="DELETE" if reset else "GET")
     with contextlib.suppress(OSError, ValueError), urllib.request.urlopen(request, timeout=10) as answer:
         data: dict[str, dict[str, float]] = json.loads(answer.read())
@@ -51,7 +51,7 @@ def _category(process: Any) -> str:
         line = " ".join(process.cmdline())
     except Exception:
         return "other"
-    if "harness.localstack.serve" in line:
+    if "harness.emulator.serve" in line:
         return SERVER
     if "locust" in line and "--worker" in line:
         return LOCUST_WORKERS

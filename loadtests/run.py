@@ -104,11 +104,11 @@ def _target(args: argparse.Namespace) -> Iterator[tuple[str, dict[str, str], Any
         target = resolve(stack_name, args.region, endpoint)
         yield stack_name, dict(os.environ, AWS_DEFAULT_REGION=target.region), None
         return
-    from harness.localstack import LocalStack
+    from harness.emulator import EmbeddedStack
 
     parameters = dict(item.split("=", 1) for item in args.local_param)
     print("starting the embedded local stack ...", flush=True)
-    with LocalStack(
+    with EmbeddedStack(
         port=0, stack_name="photopipe-local", parameters=parameters, workdir=Path("build/local")
     ) as stack:
         env = dict(

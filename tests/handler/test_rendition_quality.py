@@ -1,9 +1,10 @@
 """The quality gates: every rendition is as close to a careful reference as the naive recipe, without alias.
 
-The reference is full decode, EXIF transpose, ICC to sRGB, LANCZOS in float, no encoding (`harness.quality`).
-The naive recipe is full decode + LANCZOS + the handler's own JPEG quality. The fixtures carry detail up to
-the source's Nyquist frequency (`fixtures.detail`), at the ratios where a fast path is most tempted to cut
-corners: just over 4x and 2x (JPEG DCT scaling), a portrait phone photo, a PNG (no DCT scaling at all).
+The reference is full decode, EXIF transpose, ICC to sRGB, LANCZOS in float, no encoding
+(`harness.measures.quality`). The naive recipe is full decode + LANCZOS + the handler's own JPEG quality. The
+fixtures carry detail up to the source's Nyquist frequency (`fixtures.detail`), at the ratios where a fast
+path is most tempted to cut corners: just over 4x and 2x (JPEG DCT scaling), a portrait phone photo, a PNG (no
+DCT scaling at all).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from PIL import Image
 from fixtures.detail import detail_bytes
 from handler.config import Settings
 from handler.imaging import OutputSpec, make_renditions, resample
-from harness.quality import (
+from harness.measures.quality import (
     FixtureReference,
     RenditionQuality,
     alias_failures,

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from harness.motocompat import patch_moto
+from harness.emulator.motocompat import patch_moto
 
 REGION = "us-west-2"
 DATA = Path(__file__).parent / "data"

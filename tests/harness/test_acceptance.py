@@ -29,7 +29,7 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
     return code, reports
 
 
-@pytest.mark.localstack
+@pytest.mark.emulator
 def test_the_local_acceptance_run_passes_and_writes_junit_json_and_markdown(
     local_run: tuple[int, Path],
 ) -> None:
@@ -45,7 +45,7 @@ def test_the_local_acceptance_run_passes_and_writes_junit_json_and_markdown(
     assert suite.get("failures") == "0"
 
 
-@pytest.mark.localstack
+@pytest.mark.emulator
 def test_what_the_local_stack_cannot_prove_is_reported_as_not_run_locally(
     local_run: tuple[int, Path],
 ) -> None:
@@ -67,7 +67,7 @@ def test_what_the_local_stack_cannot_prove_is_reported_as_not_run_locally(
     assert {name for name, check in checks.items() if check["outcome"] == "passed"} >= proven | {"destroy"}
 
 
-@pytest.mark.localstack
+@pytest.mark.emulator
 def test_the_run_prices_itself(local_run: tuple[int, Path]) -> None:
     _, reports = local_run
     report = json.loads((reports / "acceptance.json").read_text())

@@ -8,9 +8,16 @@ from typing import Any
 import pytest
 
 from handler.config import Settings
-from harness import bench
-from harness.bench import CaseResult, prepare_fixtures, quality_failures, run_case, to_markdown, verdicts
-from harness.quality import FixtureReference
+from harness.measures import bench
+from harness.measures.bench import (
+    CaseResult,
+    prepare_fixtures,
+    quality_failures,
+    run_case,
+    to_markdown,
+    verdicts,
+)
+from harness.measures.quality import FixtureReference
 
 FIXTURE = "detail-2mp-just-over-2x"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.bill import PriceList, StackShape, Usage, monthly_bill
 from harness.cli import main
-from harness.costmodel import Prices
+from harness.measures.bill import PriceList, StackShape, Usage, monthly_bill
+from harness.measures.costmodel import Prices
 from harness.params import load_template
 
 

@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from harness import costmodel
-from harness.costmodel import Prices, Workload, cost_table, cpu_share, duration_ms, lambda_cost_per_photo
+from harness.measures import costmodel
+from harness.measures.costmodel import (
+    Prices,
+    Workload,
+    cost_table,
+    cpu_share,
+    duration_ms,
+    lambda_cost_per_photo,
+)
 
 
 def test_cpu_share_grows_with_memory_up_to_one_vcpu_at_1769_mb() -> None:

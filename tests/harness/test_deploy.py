@@ -218,7 +218,7 @@ def test_deploy_works_over_http_against_a_moto_server_on_loopback(
     """The embedded local stack's API is a moto server on 127.0.0.1: the same deploy code must work there."""
     from moto.server import ThreadedMotoServer
 
-    from harness.motocompat import patch_moto
+    from harness.emulator.motocompat import patch_moto
 
     patch_moto()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -23,11 +23,11 @@ import pytest
 from fixtures.generate import fixture_bytes
 from handler.constants import LARGE_RENDITION, THUMBNAIL_RENDITION
 from handler.keys import rendition_key
-from harness.localstack import LocalStack
+from harness.emulator import EmbeddedStack
 from loadtests.accounting import Upload
 from loadtests.watcher import Tracker
 
-pytestmark = pytest.mark.localstack
+pytestmark = pytest.mark.emulator
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "photopipe-loadsmoke"
 SMOKE = [
@@ -37,9 +37,9 @@ SMOKE = [
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
     workdir = tmp_path_factory.mktemp("loadsmoke-stack")
-    with LocalStack(
+    with EmbeddedStack(
         port=0, stack_name=STACK, parameters={"MaximumConcurrency": "2"}, workdir=workdir
     ) as local:
         yield local
@@ -69,7 +69,7 @@ def _report(directory: Path) -> dict[str, object]:
     return dict(json.loads((directory / "report.json").read_text()))
 
 
-def test_a_smoke_run_accounts_for_every_photo_and_exits_0(stack: LocalStack, tmp_path: Path) -> None:
+def test_a_smoke_run_accounts_for_every_photo_and_exits_0(stack: EmbeddedStack, tmp_path: Path) -> None:
     done = _run(
         [*SMOKE, "--stack-name", STACK, "--e2e-timeout", "60", "--report-dir", str(tmp_path)],
         stack.endpoint_url,
@@ -94,7 +94,7 @@ PRECISION_S = 0.5
 BACKLOG_PHOTOS = 40
 
 
-def _processed_log_times(stack: LocalStack) -> dict[str, float]:
+def _processed_log_times(stack: EmbeddedStack) -> dict[str, float]:
     """Source key -> when the handler logged "processed" (after its last rendition write returned), from
     the function's CloudWatch log group: an upper bound of the photo's completion, on the handler's clock."""
     stack.flush()
@@ -113,7 +113,7 @@ def _processed_log_times(stack: LocalStack) -> dict[str, float]:
     return found
 
 
-def test_completion_is_timed_to_half_a_second_behind_a_backlog(stack: LocalStack) -> None:
+def test_completion_is_timed_to_half_a_second_behind_a_backlog(stack: EmbeddedStack) -> None:
     """40 photos uploaded at once into 2 concurrent invocations queue for seconds, and the watcher finds
     many of them well after they were done; it still times each one between the start of its rendition
     writes (the stamp) and the handler's "processed" log line, which it writes once they are done."""
@@ -158,7 +158,9 @@ def test_completion_is_timed_to_half_a_second_behind_a_backlog(stack: LocalStack
         assert resolution.at <= logged[key] <= resolution.at + PRECISION_S, key
 
 
-def test_a_photo_the_pipeline_never_sees_fails_the_run_with_exit_1(stack: LocalStack, tmp_path: Path) -> None:
+def test_a_photo_the_pipeline_never_sees_fails_the_run_with_exit_1(
+    stack: EmbeddedStack, tmp_path: Path
+) -> None:
     args = [
         *SMOKE,
         "--stack-name",
@@ -194,7 +196,7 @@ def test_an_endpoint_that_does_not_answer_is_refused(tmp_path: Path) -> None:
     assert "does not answer" in done.stderr
 
 
-def test_an_unknown_stack_is_refused_by_name(stack: LocalStack, tmp_path: Path) -> None:
+def test_an_unknown_stack_is_refused_by_name(stack: EmbeddedStack, tmp_path: Path) -> None:
     done = _run(["--stack-name", "no-such-stack", "--report-dir", str(tmp_path)], stack.endpoint_url)
     assert done.returncode == 2
     assert "'no-such-stack' does not exist" in done.stderr

@@ -34,7 +34,7 @@ from moto.core import set_initial_no_auth_action_count
 from fixtures.event_cases import REGION, body_for, photo, s3_record
 from handler.constants import DEFAULT_MAX_RECEIVE_COUNT
 from handler.errors import ErrorType
-from harness.motocompat import patch_moto
+from harness.emulator.motocompat import patch_moto
 from harness.outputs import StackOutput
 
 from .bounded import run_bounded

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from harness.motocompat import patch_condition_equals, patch_novalue_in_lists
+from harness.emulator.motocompat import patch_condition_equals, patch_novalue_in_lists
 from harness.outputs import StackOutput
 
 from .cfn import TEMPLATE_PATH

@@ -1,10 +1,11 @@
 """`photopipe cost`: the monthly AWS bill of a deployed stack at a steady number of photos a day.
 
-The per-photo part (Lambda, SQS, S3 requests) comes from harness.costmodel at the template's default memory
-and architecture; on top of it come what a stack costs by existing (the KMS key, the alarms, the dashboard,
-the handler's custom metrics, the SQS poller's empty receives) and what grows with every upload (S3 storage
-of the originals and renditions, noncurrent versions, logs). Prices and their date are in prices.json beside
-this module; the workload figures are parameters with defaults measured on the local stack (see README).
+The per-photo part (Lambda, SQS, S3 requests) comes from harness.measures.costmodel at the template's default
+memory and architecture; on top of it come what a stack costs by existing (the KMS key, the alarms, the
+dashboard, the handler's custom metrics, the SQS poller's empty receives) and what grows with every upload (S3
+storage of the originals and renditions, noncurrent versions, logs). Prices and their date are in prices.json
+beside this module; the workload figures are parameters with defaults measured on the local stack (see
+README).
 
     python -m harness cost --photos-per-day 4000 --months 12 [--out reports/cost]
 """
@@ -18,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from harness.costmodel import Prices, Workload, around_cost_per_photo, lambda_cost_per_photo
+from harness.measures.costmodel import Prices, Workload, around_cost_per_photo, lambda_cost_per_photo
 from harness.params import TEMPLATE_PATH, load_template
 
 PRICES_PATH: Final = Path(__file__).with_name("prices.json")

@@ -32,10 +32,10 @@ from PIL import Image
 
 from fixtures.event_cases import photo
 from handler import capacity
-from harness.localstack import LocalStack
+from harness.emulator import EmbeddedStack
 from harness.outputs import StackOutput
 
-pytestmark = pytest.mark.localstack
+pytestmark = pytest.mark.emulator
 
 SLOW_MARK = b"photopipe-test:slow"
 MEMORY_MB = 1769  # the template's default MemorySize
@@ -116,7 +116,7 @@ def test_a_timeout_mid_batch_brings_every_message_back(tmp_path: Path) -> None:
     }
     good = [f"albums/timeout/photo-{n}.jpg" for n in range(3)]
     slow = "albums/timeout/slow.jpg"
-    with LocalStack(
+    with EmbeddedStack(
         port=0,
         stack_name="photopipe-timeout",
         parameters=parameters,

@@ -18,13 +18,13 @@ import pytest
 
 from fixtures.generate import fixture_bytes, manifest
 from harness.destroy import destroy
-from harness.localstack import LocalStack
-from harness.localstack.worker import Worker
+from harness.emulator import EmbeddedStack
+from harness.emulator.worker import Worker
 from harness.metrics import read_metrics
 from harness.params import load_template
 from harness.redrive import redrive_stack
 
-pytestmark = pytest.mark.localstack
+pytestmark = pytest.mark.emulator
 
 STACK = "photopipe-e2e"
 MAX_RECEIVE_COUNT = 2
@@ -49,7 +49,7 @@ def wait_for(
 
 @dataclass
 class Pipeline:
-    stack: LocalStack
+    stack: EmbeddedStack
     errors_queue_url: str
     processed: set[str] = field(default_factory=set)  # valid source keys whose renditions exist
     notifications: list[dict[str, Any]] = field(default_factory=list)
@@ -103,7 +103,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         "NotificationEmail": EMAIL,
     }
     workdir = tmp_path_factory.mktemp("local")
-    with LocalStack(port=0, stack_name=STACK, parameters=parameters, workdir=workdir) as stack:
+    with EmbeddedStack(port=0, stack_name=STACK, parameters=parameters, workdir=workdir) as stack:
         session = stack.session()
         sqs = session.client("sqs")
         url = sqs.create_queue(QueueName="e2e-error-notifications")["QueueUrl"]
@@ -196,7 +196,7 @@ def test_metrics_count_the_processed_images_and_the_lambda_invocations(uploaded:
     assert (report.get("Duration", "Average", "AWS/Lambda", FunctionName=function) or 0) > 0
 
 
-def _runtime_state(stack: LocalStack) -> dict[str, Any]:
+def _runtime_state(stack: EmbeddedStack) -> dict[str, Any]:
     runtime = stack.runtime
     if runtime is None:
         return {}

@@ -1,4 +1,4 @@
-"""`python -m harness.localstack.measure [--photos N] [--fixture NAME]`: the local stack's start-up time by
+"""`python -m harness.measures.local [--photos N] [--fixture NAME]`: the local stack's start-up time by
 phase, a photo's end-to-end latency (PUT to both renditions listed), cold then warm, one at a time, and
 optionally the throughput of a burst (`--burst N`)."""
 
@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from fixtures.generate import fixture_bytes
-from harness.localstack.stack import LocalStack
+from harness.emulator.stack import EmbeddedStack
 
 
-def _latency(stack: LocalStack, key: str, body: bytes, timeout: float = 60.0) -> float:
+def _latency(stack: EmbeddedStack, key: str, body: bytes, timeout: float = 60.0) -> float:
     s3 = stack.session().client("s3")
     processed = stack.outputs["ProcessedBucketName"]
     stem = key.rsplit(".", 1)[0]
@@ -31,7 +31,7 @@ def _latency(stack: LocalStack, key: str, body: bytes, timeout: float = 60.0) ->
     raise TimeoutError(f"no renditions of {key} after {timeout:.0f} s")
 
 
-def _burst(stack: LocalStack, count: int, body: bytes, timeout: float = 300.0) -> float:
+def _burst(stack: EmbeddedStack, count: int, body: bytes, timeout: float = 300.0) -> float:
     """Seconds from the first PUT of `count` photos (uploaded back to back) to the last thumbnail listed."""
     s3 = stack.session().client("s3")
     processed = stack.outputs["ProcessedBucketName"]
@@ -49,7 +49,7 @@ def measure(photos: int, fixture: str, burst: int = 0) -> dict[str, Any]:
     body = fixture_bytes(fixture)
     with tempfile.TemporaryDirectory() as workdir:
         started = time.perf_counter()
-        with LocalStack(port=0, stack_name="photopipe-measure", workdir=Path(workdir)) as stack:
+        with EmbeddedStack(port=0, stack_name="photopipe-measure", workdir=Path(workdir)) as stack:
             startup = time.perf_counter() - started
             latencies = [_latency(stack, f"measure/{n}.jpg", body) for n in range(photos)]
             burst_s = _burst(stack, burst, body) if burst else None
@@ -70,7 +70,7 @@ def measure(photos: int, fixture: str, burst: int = 0) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.localstack.measure")
+    parser = argparse.ArgumentParser(prog="python -m harness.measures.local")
     parser.add_argument("--photos", type=int, default=10)
     parser.add_argument("--fixture", default="jpeg-2mp")
     parser.add_argument("--burst", type=int, default=0, help="then upload this many back to back")

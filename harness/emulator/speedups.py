@@ -1,6 +1,6 @@
 """Three of moto's (5.2) per-request costs, computed the same way for less: the answers do not change.
 
-Found with the server's CPU ledger (harness.localstack.ledger) under load:
+Found with the server's CPU ledger (harness.emulator.ledger) under load:
 - Every request's dispatch asks `moto.backends.list_of_moto_modules()`, which lists moto's package directory
   and stats every entry (about 170 `isdir` calls per request). The directory does not change while the server
   runs, so the list is read once.

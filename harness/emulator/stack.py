@@ -1,5 +1,5 @@
-"""`LocalStack`: the whole pipeline on this machine — moto server, the built zip deployed with the real deploy
-code, the skipped properties wired, and the function run by the local Lambda runtime."""
+"""`EmbeddedStack`: the whole pipeline on this machine — moto server, the built zip deployed with the real
+deploy code, the skipped properties wired, and the function run by the local Lambda runtime."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ import psutil
 from rich.console import Console
 
 from harness.deploy import deploy
-from harness.localstack.interpreters import Interpreter, choose_interpreter, runtime_sdk_dir
-from harness.localstack.runtime import FunctionSpec, LambdaRuntime, MappingSpec, configuration_fingerprint
-from harness.localstack.server import ACCESS_KEY, DEFAULT_REGION, SECRET_KEY, LocalSession, MotoServer
-from harness.localstack.telemetry import QueueGauge
-from harness.localstack.wiring import WiringReport, describe_deployed, make_resolver, wire
+from harness.emulator.interpreters import Interpreter, choose_interpreter, runtime_sdk_dir
+from harness.emulator.runtime import FunctionSpec, LambdaRuntime, MappingSpec, configuration_fingerprint
+from harness.emulator.server import ACCESS_KEY, DEFAULT_REGION, SECRET_KEY, LocalSession, MotoServer
+from harness.emulator.telemetry import QueueGauge
+from harness.emulator.wiring import WiringReport, describe_deployed, make_resolver, wire
 from harness.outputs import StackOutput
 from harness.package import ROOT, build_package
 from harness.params import (
@@ -83,7 +83,7 @@ def _extract(package: Path, target: Path) -> Path:
     return target
 
 
-class LocalStack:
+class EmbeddedStack:
     """Context manager: everything started on enter, everything stopped on exit (no orphan processes)."""
 
     def __init__(
@@ -116,7 +116,7 @@ class LocalStack:
     def session(self) -> boto3.Session:
         return LocalSession(self.endpoint_url, self.region)
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> EmbeddedStack:
         try:
             self.start()
         except BaseException:

@@ -6,7 +6,7 @@ single-threaded, so above 1,769 MB it only pays more for the same speed. Duratio
 fixed I/O time (S3 GET/PUTs, SNS), which does not shrink with memory. Everything here is a pure function so
 the model can be tested and re-run with other prices or measurements.
 
-    python -m harness.costmodel --cpu-ms 35 [--io-ms 60] [--peak-mb 180] [--out reports/bench]
+    python -m harness.measures.costmodel --cpu-ms 35 [--io-ms 60] [--peak-mb 180] [--out reports/bench]
 """
 
 from __future__ import annotations
@@ -260,7 +260,7 @@ def write_reports(table: CostTable, out_dir: Path) -> dict[str, Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.costmodel", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m harness.measures.costmodel", description=__doc__)
     parser.add_argument("--cpu-ms", type=float, required=True, help="CPU time per photo on this machine")
     defaults = Workload(cpu_ms=1.0)
     parser.add_argument("--io-ms", type=float, default=defaults.io_ms)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final
 
-from harness.localstack.telemetry import LogLine
+from harness.emulator.telemetry import LogLine
 
 BOOTSTRAP: Final = Path(__file__).with_name("bootstrap.py")
 END_MARK: Final = "\x1e"

@@ -1,5 +1,5 @@
 """The AWS API of the local stack: a moto server on 127.0.0.1, in a process of its own
-(harness.localstack.serve), and the boto3 session that reaches it."""
+(harness.emulator.serve), and the boto3 session that reaches it."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ class MotoServer:
             log = self.log_path.open("ab")
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "harness.localstack.serve", "--port", str(self.requested_port)],
+                [sys.executable, "-m", "harness.emulator.serve", "--port", str(self.requested_port)],
                 stdout=subprocess.PIPE,
                 stderr=log,
                 start_new_session=True,  # Ctrl-C reaches the harness, which stops the server itself

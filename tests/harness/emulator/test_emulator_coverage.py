@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-from harness.localstack.coverage import NOT_EMULATED, PROPERTIES, RESOURCES, rows, undecided
+from harness.emulator.coverage import NOT_EMULATED, PROPERTIES, RESOURCES, rows, undecided
 from harness.params import load_template
 
 

@@ -15,8 +15,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from harness.localstack.coverage import NOT_EMULATED, rows
-from harness.localstack.stack import DEFAULT_STACK_NAME, LocalStack
+from harness.emulator.coverage import NOT_EMULATED, rows
+from harness.emulator.stack import DEFAULT_STACK_NAME, EmbeddedStack
 from harness.params import InvalidInputError, load_template, parse_assignments, validate_stack_name
 
 
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
             previous.append((signum, signal.signal(signum, handler)))
     stop = stop or threading.Event()
     try:
-        with LocalStack(
+        with EmbeddedStack(
             port=args.port,
             stack_name=args.stack_name,
             parameters=parameters,
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
     return 0
 
 
-def _announce(stack: LocalStack, console: Console, as_json: bool) -> None:
+def _announce(stack: EmbeddedStack, console: Console, as_json: bool) -> None:
     report = stack.report
     info: dict[str, Any] = {
         "endpoint_url": stack.endpoint_url,
@@ -167,7 +167,7 @@ def _announce(stack: LocalStack, console: Console, as_json: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.localstack.command")
+    parser = argparse.ArgumentParser(prog="python -m harness.emulator.command")
     add_arguments(parser)
     parser.add_argument("--json", action="store_true")
     return run(parser.parse_args(argv))

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import boto3
 
-from harness.localstack.resolve import Lookups, ResolveError, Resolver, parameter_values
+from harness.emulator.resolve import Lookups, ResolveError, Resolver, parameter_values
 
 PARTITION: Final = "aws"
 URL_SUFFIX: Final = "amazonaws.com"

@@ -1,10 +1,10 @@
-"""`python -m harness.localstack.serve [--port N]`: the local stack's moto server, in a process of its own.
+"""`python -m harness.emulator.serve [--port N]`: the local stack's moto server, in a process of its own.
 
 A process of its own so that the API's CPU (moto's S3 and SQS) does not share a GIL with the SQS pollers, the
-invokers and the telemetry, which then wait for it and add their own latency to every photo. Not
-`moto_server` itself: what the local stack changes in moto (harness.motocompat's CloudFormation fixes, SQS ->
-Lambda delivery switched off, harness.localstack.speedups, the CPU ledger) are patches of moto's classes,
-which only act in the process that serves the API.
+invokers and the telemetry, which then wait for it and add their own latency to every photo. Not `moto_server`
+itself: what the local stack changes in moto (harness.emulator.motocompat's CloudFormation fixes, SQS ->
+Lambda delivery switched off, harness.emulator.speedups, the CPU ledger) are patches of moto's classes, which
+only act in the process that serves the API.
 
 Served by gevent's WSGI server rather than werkzeug's development server (moto's own): one greenlet per
 connection instead of a thread, and a cheaper request and body reader. Measured on this project's 2-core
@@ -36,7 +36,7 @@ def _stop_when_orphaned(parent: int, stop: Callable[[], None]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.localstack.serve", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m harness.emulator.serve", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     args = parser.parse_args(argv)
 
@@ -44,9 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gevent.pywsgi import WSGIServer
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from harness.localstack import ledger, speedups
-    from harness.localstack.server import disable_moto_sqs_delivery
-    from harness.motocompat import patch_moto
+    from harness.emulator import ledger, speedups
+    from harness.emulator.motocompat import patch_moto
+    from harness.emulator.server import disable_moto_sqs_delivery
 
     patch_moto()
     disable_moto_sqs_delivery()

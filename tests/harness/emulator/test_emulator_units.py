@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from harness.localstack.interpreters import choose_interpreter
-from harness.localstack.resolve import Lookups, Resolver, parameter_values
-from harness.localstack.runtime import failed_message_ids, sqs_record
-from harness.localstack.server import MotoServer
-from harness.localstack.telemetry import parse_emf, queue_metric_data
-from harness.localstack.wiring import WiringReport, lifecycle_rules, local_policy, notification_configuration
-from harness.localstack.worker import Invocation, Worker
+from harness.emulator.interpreters import choose_interpreter
+from harness.emulator.resolve import Lookups, Resolver, parameter_values
+from harness.emulator.runtime import failed_message_ids, sqs_record
+from harness.emulator.server import MotoServer
+from harness.emulator.telemetry import parse_emf, queue_metric_data
+from harness.emulator.wiring import WiringReport, lifecycle_rules, local_policy, notification_configuration
+from harness.emulator.worker import Invocation, Worker
 from harness.params import load_template
 
 STACK_ID = "arn:aws:cloudformation:us-west-2:123456789012:stack/photopipe-local/0a1b2c3d-aaaa-bbbb-cccc-dddd"
@@ -213,7 +213,7 @@ def test_the_runtimes_python_runs_the_function_when_it_is_installed() -> None:
 def test_without_the_runtimes_python_the_harness_python_runs_it_and_says_why(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("harness.localstack.interpreters.candidates", lambda version: [])
+    monkeypatch.setattr("harness.emulator.interpreters.candidates", lambda version: [])
     chosen = choose_interpreter("python3.13")
     assert chosen.path == Path(sys.executable)
     assert chosen.runtime == f"python{sys.version_info[0]}.{sys.version_info[1]}"

@@ -6,11 +6,11 @@ process that ran nothing else (minus its RSS just before the first photo). CPU t
 threads, so a multi-threaded peer is not flattered), the median of N repeats after one warm-up.
 
 No speed figure stands without the quality figure of the same run: each case writes its renditions, and the
-parent scores them against the careful reference (`harness.quality`): SSIM and PSNR, colour (CIEDE2000), and
-aliasing on the zone plate and the stripes. The fixtures carry detail up to their Nyquist frequency
-(`fixtures.detail`).
+parent scores them against the careful reference (`harness.measures.quality`): SSIM and PSNR, colour
+(CIEDE2000), and aliasing on the zone plate and the stripes. The fixtures carry detail up to their Nyquist
+frequency (`fixtures.detail`).
 
-    python -m harness.bench [--repeat 5] [--out reports/bench] [--fixture detail-12mp-portrait ...]
+    python -m harness.measures.bench [--repeat 5] [--out reports/bench] [--fixture detail-12mp-portrait ...]
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class CaseResult:
     output_bytes: int
     input_mb: float = 0.0
     quality: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Per rendition: SSIM, PSNR, delta E, alias, stripes (`harness.quality.RenditionQuality.as_dict`)."""
+    """Per rendition: SSIM, PSNR, delta E, alias, stripes (`quality.RenditionQuality.as_dict`)."""
 
     @property
     def peak_delta_mb(self) -> float:
@@ -119,7 +119,7 @@ def run_handler(data: bytes, output_format: str | None = None, progressive: bool
 def run_naive(data: bytes, quality: int) -> Renditions:
     """What most tutorials do: decode everything, LANCZOS each rendition from the full image, JPEG."""
     from handler.config import Settings
-    from harness.quality import naive_renditions
+    from harness.measures.quality import naive_renditions
 
     return naive_renditions(data, Settings(processed_bucket="bench", error_topic_arn="").renditions, quality)
 
@@ -253,7 +253,16 @@ def measure_case(method: str, data: bytes, repeat: int, save: Path) -> dict[str,
 
 def run_case(method: str, fixture: str, path: Path, repeat: int, save: Path) -> tuple[CaseResult, Renditions]:
     env = dict(os.environ, VIPS_CONCURRENCY="1", OMP_NUM_THREADS="1")
-    command = [sys.executable, "-m", "harness.bench", "--case", method, str(path), "--repeat", str(repeat)]
+    command = [
+        sys.executable,
+        "-m",
+        "harness.measures.bench",
+        "--case",
+        method,
+        str(path),
+        "--repeat",
+        str(repeat),
+    ]
     done = subprocess.run(
         [*command, "--save", str(save)], capture_output=True, text=True, env=env, check=False
     )
@@ -276,7 +285,7 @@ def run_case(method: str, fixture: str, path: Path, repeat: int, save: Path) -> 
 
 
 def with_quality(result: CaseResult, renditions: Renditions, reference: Any) -> CaseResult:
-    """The result with its renditions' scores against `reference` (a harness.quality.FixtureReference)."""
+    """The result with its renditions' scores against `reference` (a `quality.FixtureReference`)."""
     judged = reference.judge({k: v for k, v in renditions.items() if k in RENDITION_NAMES})
     return CaseResult(**{**asdict(result), "quality": {k: v.as_dict() for k, v in judged.items()}})
 
@@ -301,7 +310,7 @@ def import_cost(code: str, runs: int) -> dict[str, float]:
         "import time, json\nw0 = time.perf_counter(); c0 = time.process_time()\n"
         f"{code}\n"
         "w = (time.perf_counter() - w0) * 1000; c = (time.process_time() - c0) * 1000\n"
-        "from harness.bench import peak_rss_mb\n"
+        "from harness.measures.bench import peak_rss_mb\n"
         "print(json.dumps([w, c, peak_rss_mb()]))"
     )
     wall: list[float] = []
@@ -345,8 +354,8 @@ def verdicts(results: Sequence[CaseResult], fixture: str = TARGET_FIXTURE) -> li
 
 
 def quality_failures(results: Sequence[CaseResult], references: Mapping[str, Any], method: str) -> list[str]:
-    """The quality gates (the same rules as the tests, `harness.quality`) for `method` on every fixture."""
-    from harness.quality import RenditionQuality, Scores, alias_failures, ssim_failures
+    """The quality gates (the same rules as the tests, `quality`) for `method` on every fixture."""
+    from harness.measures.quality import RenditionQuality, Scores, alias_failures, ssim_failures
 
     def restored(result: CaseResult) -> dict[str, RenditionQuality]:
         return {
@@ -428,7 +437,7 @@ def to_markdown(
             f"**{'PASS' if check.passed else 'FAIL'}**"
         )
     if gates is not None:
-        from harness.quality import ALIAS_FACTOR, SSIM_MARGIN
+        from harness.measures.quality import ALIAS_FACTOR, SSIM_MARGIN
 
         title = (
             f"SSIM >= naive - {SSIM_MARGIN} on every fixture; zone-plate alias <= {ALIAS_FACTOR}x reference"
@@ -465,7 +474,7 @@ def write_chart(results: Sequence[CaseResult], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from harness.quality import SSIM_MARGIN
+    from harness.measures.quality import SSIM_MARGIN
 
     methods = [m for m in (*METHODS, *FORMAT_METHODS) if any(r.method == m for r in results)]
     naive = {r.fixture: r for r in results if r.method == NAIVE_METHOD}
@@ -525,7 +534,7 @@ def prepare_fixtures(names: Sequence[str], directory: Path) -> dict[str, Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m harness.measures.bench", description=__doc__)
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per case (after one warm-up)")
     parser.add_argument("--import-runs", type=int, default=7)
     parser.add_argument("--fixture", action="append", help="fixture name (default: every bench fixture)")
@@ -549,8 +558,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from handler import capacity
     from handler.config import Settings
-    from harness import costmodel
-    from harness.quality import FixtureReference
+    from harness.measures import costmodel
+    from harness.measures.quality import FixtureReference
 
     fixtures = args.fixture or list(DEFAULT_FIXTURES)
     if TARGET_FIXTURE not in fixtures:

@@ -23,13 +23,13 @@ from typing import Any, Final
 
 import boto3
 
-from harness.localstack.telemetry import (
+from harness.emulator.telemetry import (
     LogLine,
     Shipper,
     lambda_metric_data,
     throttle_metric_data,
 )
-from harness.localstack.worker import Invocation, Worker
+from harness.emulator.worker import Invocation, Worker
 from harness.metrics import LAMBDA_NAMESPACE
 
 LOG: Final = logging.getLogger(__name__)

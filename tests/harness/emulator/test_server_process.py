@@ -10,8 +10,8 @@ import boto3
 import psutil
 import pytest
 
-from harness.localstack.ledger import operation_of
-from harness.localstack.server import ACCESS_KEY, SECRET_KEY, MotoServer
+from harness.emulator.ledger import operation_of
+from harness.emulator.server import ACCESS_KEY, SECRET_KEY, MotoServer
 from loadtests.cpu import read_ledger
 
 REGION = "us-west-2"
@@ -130,7 +130,7 @@ def test_a_server_whose_starter_died_stops_by_itself() -> None:
     import sys
     import time
 
-    start = "from harness.localstack.server import MotoServer; m = MotoServer(0); m.start(); print(m.pid)"
+    start = "from harness.emulator.server import MotoServer; m = MotoServer(0); m.start(); print(m.pid)"
     starter = subprocess.run(
         [sys.executable, "-c", start], capture_output=True, text=True, timeout=60, check=True
     )
