@@ -146,7 +146,7 @@ class Pipeline:
 
     def __init__(self, settings: Settings, deps: Dependencies, obs: Observability, request_id: str) -> None:
         self.settings = settings
-        self.storage = Storage(deps.s3, settings.processed_bucket)
+        self.storage = Storage(deps.s3, settings.processed_bucket, fingerprint=settings.fingerprint)
         self.notifier = Notifier(deps.sns, settings.error_topic_arn)
         self.obs = obs
         self.request_id = request_id

@@ -31,6 +31,7 @@ from handler.constants import (
     EnvVar,
     RenditionSpec,
 )
+from handler.fingerprint import settings_fingerprint
 
 # Bounds on the limits themselves: a limit of 0 would reject everything, one above these would let a single
 # photo exhaust the function's memory.
@@ -64,6 +65,16 @@ class Settings:
             RenditionSpec(LARGE_RENDITION, self.max_width, self.max_height),
             RenditionSpec(THUMBNAIL_RENDITION, self.thumbnail_size, self.thumbnail_size),
         )
+
+    @property
+    def output_formats(self) -> tuple[str, ...]:
+        """Each rendition is written once in each of these formats."""
+        return (self.output_format,)
+
+    @property
+    def fingerprint(self) -> str:
+        """What made a rendition (handler/fingerprint.py): stored with each one, compared by the guard."""
+        return settings_fingerprint(self.renditions, self.output_formats, self.output_quality)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -7,8 +7,12 @@ extension follows the output format, not the upload's name.
 from __future__ import annotations
 
 import posixpath
+from typing import TYPE_CHECKING
 
 from handler.constants import OUTPUT_FORMAT_BY_NAME
+
+if TYPE_CHECKING:
+    from handler.config import Settings
 
 # S3's limit on the UTF-8 length of a key.
 MAX_KEY_BYTES = 1024
@@ -37,6 +41,15 @@ def rendition_key(rendition: str, source_key: str, extension: str) -> str:
     if not stem or stem.endswith("/"):
         stem = source_key  # ".hidden" or "dir/.hidden": the dot is the name, not an extension
     return f"{rendition}/{stem}.{extension.lstrip('.')}"
+
+
+def rendition_keys(settings: Settings, source_key: str) -> tuple[str, ...]:
+    """Every rendition key of one upload: each rendition in each output format, in the settings' order."""
+    return tuple(
+        rendition_key(spec.name, source_key, extension_for(fmt))
+        for spec in settings.renditions
+        for fmt in settings.output_formats
+    )
 
 
 def key_fits(key: str) -> bool:

@@ -37,6 +37,9 @@ META_KEY = "source-key"
 META_VERSION = "source-version-id"
 META_ETAG = "source-etag"
 META_SEQUENCER = "source-sequencer"
+# What made the rendition (handler/fingerprint.py): the guard rewrites a rendition of the same event whose
+# fingerprint differs from the current settings', so a settings change can be applied by reprocessing.
+META_FINGERPRINT = "settings-fingerprint"
 META_WIDTH = "width"
 META_HEIGHT = "height"
 META_WRITTEN_AT = RENDITION_WRITTEN_AT_METADATA  # the only metadata that differs between two runs of an event
@@ -56,15 +59,17 @@ class StaleEventError(Exception):
 class Existing:
     etag: str | None  # None only when S3 sent none: the write is then unconditional
     sequencer: str | None
+    fingerprint: str | None = None
 
 
-def rendition_metadata(event: ObjectEvent, rendition: Rendition) -> dict[str, str]:
+def rendition_metadata(event: ObjectEvent, rendition: Rendition, fingerprint: str = "") -> dict[str, str]:
     return {
         META_BUCKET: event.bucket,
         META_KEY: quote(event.key, safe="/"),
         META_VERSION: event.version_id or "",
         META_ETAG: (event.etag or "").strip('"'),
         META_SEQUENCER: event.sequencer or "",
+        META_FINGERPRINT: fingerprint,
         META_WIDTH: str(rendition.width),
         META_HEIGHT: str(rendition.height),
     }
@@ -84,10 +89,17 @@ def _utc_now() -> datetime:
 
 
 class Storage:
-    def __init__(self, s3: S3Client, processed_bucket: str, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(
+        self,
+        s3: S3Client,
+        processed_bucket: str,
+        clock: Callable[[], datetime] = _utc_now,
+        fingerprint: str = "",
+    ) -> None:
         self._s3 = s3
         self._bucket = processed_bucket
         self._clock = clock
+        self._fingerprint = fingerprint  # Settings.fingerprint, stored with each write
 
     # ------------------------------------------------------------------------------------------ reading
     def read(self, event: ObjectEvent, max_bytes: int) -> bytes:
@@ -128,7 +140,11 @@ class Storage:
             # 404): writing blind could let an old event overwrite a newer photo, so the record is retried.
             raise
         metadata: Mapping[str, str] = head.get("Metadata", {})
-        return Existing(etag=head.get("ETag"), sequencer=metadata.get(META_SEQUENCER) or None)
+        return Existing(
+            etag=head.get("ETag"),
+            sequencer=metadata.get(META_SEQUENCER) or None,
+            fingerprint=metadata.get(META_FINGERPRINT) or None,
+        )
 
     def guard(self, event: ObjectEvent, keys: Iterable[str]) -> dict[str, Existing | None]:
         """What is under each rendition key now; StaleEventError if any came from a newer event.
@@ -155,7 +171,7 @@ class Storage:
 
         The rendition's metadata says when its write started (META_WRITTEN_AT, stamped again on each attempt):
         a completion time read back from the object itself, at any load, rather than when someone looked."""
-        metadata = rendition_metadata(event, rendition)
+        metadata = rendition_metadata(event, rendition, self._fingerprint)
         found = seen
         for _ in range(_CONDITIONAL_ATTEMPTS):
             if found is _UNSEEN:

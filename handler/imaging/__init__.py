@@ -7,7 +7,7 @@ puts them in order. Callers use only the names below.
 
 from handler.imaging.encode import OutputSpec, Rendition
 from handler.imaging.formats import ALLOWED_FORMATS
-from handler.imaging.recipe import make_renditions
+from handler.imaging.recipe import RECIPE_VERSION, make_renditions
 from handler.imaging.resample import fit
 
-__all__ = ["ALLOWED_FORMATS", "OutputSpec", "Rendition", "fit", "make_renditions"]
+__all__ = ["ALLOWED_FORMATS", "RECIPE_VERSION", "OutputSpec", "Rendition", "fit", "make_renditions"]

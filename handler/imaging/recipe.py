@@ -24,6 +24,11 @@ from handler.imaging.encode import OutputSpec, Rendition, encode, for_format
 from handler.imaging.formats import JPEG_FORMATS
 from handler.imaging.resample import draft_request, fit, resize
 
+# Raised whenever a change here, in resample, colour or encode, changes the output of the same input and
+# settings: it is part of every rendition's settings fingerprint (handler/fingerprint.py), so the renditions
+# written before the change are found stale and can be rewritten by `photopipe reprocess --stale-only`.
+RECIPE_VERSION = 1
+
 
 def make_renditions(
     data: bytes, specs: Sequence[RenditionSpec], output: OutputSpec, *, max_pixels: int

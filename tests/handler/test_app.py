@@ -68,6 +68,7 @@ def test_each_fixture_gets_the_outcome_its_manifest_names(world: World, fixture:
                 "source-version-id": upload.version_id,
                 "source-etag": upload.etag,
                 "source-sequencer": upload.sequencer,
+                "settings-fingerprint": world.settings.fingerprint,
                 "width": str(img.width),
                 "height": str(img.height),
             }

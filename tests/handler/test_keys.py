@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from handler.keys import content_type_for, extension_for, key_fits, rendition_key
+from handler.config import Settings
+from handler.keys import content_type_for, extension_for, key_fits, rendition_key, rendition_keys
 
 
 @pytest.mark.parametrize(
@@ -41,3 +42,8 @@ def test_an_unknown_format_has_no_extension() -> None:
 def test_key_length_is_counted_in_utf8_bytes() -> None:
     assert key_fits("a" * 1024)
     assert not key_fits("é" * 513)
+
+
+def test_the_default_settings_keep_the_two_keys_of_old() -> None:
+    settings = Settings(processed_bucket="processed", error_topic_arn="")
+    assert rendition_keys(settings, "albums/a.png") == ("large/albums/a.jpg", "thumbnail/albums/a.jpg")
