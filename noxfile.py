@@ -12,6 +12,7 @@ nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
 
 PYTHON = "3.11"
+DEFAULT_RUNTIME_PYTHON = "3.13"  # the template's default Runtime, python3.13 (a test pins the two)
 TEMPLATE = "template/template.json"
 CI_ROLE_TEMPLATE = "template/ci-role.json"
 
@@ -54,6 +55,13 @@ def tests(session: nox.Session) -> None:
     """The whole pytest suite, including a short smoke of the local stack and of the load profile."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session(name="tests-3.13", python=DEFAULT_RUNTIME_PYTHON)
+def tests_on_the_default_runtime(session: nox.Session) -> None:
+    """The same suite on the Python of the template's default Runtime (CI runs it as a job of its own, so
+    that `nox -s lint tests` stays one suite long)."""
+    tests(session)
 
 
 @nox.session(python=PYTHON)
