@@ -44,6 +44,7 @@ from harness.acceptance_report import (
     run_cost,
 )
 from harness.canary import RENDITIONS, NotDeliveredError, rendition_keys, wait_for_delivery
+from harness.contract import LAMBDA_NAMESPACE, StackParameter
 from harness.destroy import destroy
 from harness.metrics import MetricsReport, read_metrics
 from harness.outputs import StackOutput
@@ -273,7 +274,7 @@ def check_deploy(run: Run) -> None:
         ][0]
         tags = {str(tag["Key"]): str(tag.get("Value", "")) for tag in stack.get("Tags", [])}
         parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
-        run.key_prefix = parameters.get("UploadKeyPrefix", "")
+        run.key_prefix = parameters.get(StackParameter.UPLOAD_KEY_PREFIX, "")
         expected = default_tags(PURPOSE_ACCEPTANCE)
         if run.target.local:
             check.detail = f"{stack['StackStatus']}; tags not applied (the local stack deploys without tags)"
@@ -517,9 +518,9 @@ def _usage(run: Run, hours: float) -> RunUsage:
     function = run.outputs.get(StackOutput.FUNCTION_NAME, "")
     invocations = duration = 0.0
     if report is not None:
-        invocations = report.get("Invocations", "Sum", "AWS/Lambda", FunctionName=function) or 0.0
+        invocations = report.get("Invocations", "Sum", LAMBDA_NAMESPACE, FunctionName=function) or 0.0
         duration = (
-            report.get("Duration", "Average", "AWS/Lambda", FunctionName=function) or 0.0
+            report.get("Duration", "Average", LAMBDA_NAMESPACE, FunctionName=function) or 0.0
         ) * invocations
     memory, architecture = 1024, "arm64"
     try:

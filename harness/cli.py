@@ -24,12 +24,12 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from rich.console import Console
 from rich.table import Table
 
+from harness.contract import TEMPLATE_PATH, StackParameter
 from harness.deploy import DeployError
 from harness.environments import CONFIG_FILE, Environment, load_environment
 from harness.glibc import format_glibc
 from harness.package import ARCHITECTURES, RUNTIMES, PackageError, PackageResult, build_package
 from harness.params import (
-    TEMPLATE_PATH,
     InvalidInputError,
     load_template,
     parse_assignments,
@@ -394,8 +394,8 @@ def _resolve_package_target(
     declared = template.get("Parameters", {})
     chosen: list[str] = []
     for option, name, fallback in (
-        ("runtime", "Runtime", DEFAULT_RUNTIME),
-        ("architecture", "Architecture", DEFAULT_ARCHITECTURE),
+        ("runtime", StackParameter.RUNTIME, DEFAULT_RUNTIME),
+        ("architecture", StackParameter.ARCHITECTURE, DEFAULT_ARCHITECTURE),
     ):
         flag = getattr(args, option)
         given = parameters.get(name)
@@ -407,7 +407,7 @@ def _resolve_package_target(
 
 
 def _check_contradictions(args: argparse.Namespace, parameters: Mapping[str, str]) -> None:
-    for option, name in (("runtime", "Runtime"), ("architecture", "Architecture")):
+    for option, name in (("runtime", StackParameter.RUNTIME), ("architecture", StackParameter.ARCHITECTURE)):
         flag, given = getattr(args, option), parameters.get(name)
         if flag and given and flag != given:
             raise UsageError(f"--{option} {flag} contradicts --param {name}={given}")
@@ -458,9 +458,10 @@ def cmd_deploy(args: argparse.Namespace, console: Console) -> int:
     if args.role_arn:
         validate_role_arn(args.role_arn)
     if args.email is not None:
-        if "NotificationEmail" in parameters and parameters["NotificationEmail"] != args.email:
-            raise UsageError("--email contradicts --param NotificationEmail")
-        parameters["NotificationEmail"] = args.email
+        email = StackParameter.NOTIFICATION_EMAIL
+        if email in parameters and parameters[email] != args.email:
+            raise UsageError(f"--email contradicts --param {email}")
+        parameters[email] = args.email
     _check_contradictions(args, parameters)
     session = _session(args)
     runtime, architecture = _resolve_package_target(args, parameters, _deployed_parameters(session, args))
@@ -594,9 +595,9 @@ def cmd_acceptance(args: argparse.Namespace, console: Console) -> int:
 
     environment = _environment(args, stack_name=False) if not args.local else None
     parameters, tags = _parameters_and_tags(args, environment, PURPOSE_ACCEPTANCE)
-    if "NotificationEmail" not in parse_assignments(args.param):
+    if StackParameter.NOTIFICATION_EMAIL not in parse_assignments(args.param):
         # A test stack's subscription would mail the environment's people on every run; only --param asks.
-        parameters.pop("NotificationEmail", None)
+        parameters.pop(StackParameter.NOTIFICATION_EMAIL, None)
     stack_name = args.stack_name or unique_stack_name()
     target: Target
     if args.local:
@@ -652,7 +653,7 @@ def cmd_canary(args: argparse.Namespace, console: Console) -> int:
     session = _session(args)
     outputs = read_outputs(session, args.stack_name, required=("UploadBucketName", "ProcessedBucketName"))
     deployed = _deployed_parameters(session, args)
-    key = canary_key(deployed.get("UploadKeyPrefix", ""))
+    key = canary_key(deployed.get(StackParameter.UPLOAD_KEY_PREFIX, ""))
     poll = 0.2 if is_local_endpoint(_endpoint(args)) else 5.0
     try:
         with console.status(f"waiting for the renditions of s3://{outputs['UploadBucketName']}/{key}"):

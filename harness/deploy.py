@@ -21,9 +21,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
 
+from harness.contract import TEMPLATE_PATH, StackParameter
 from harness.package import sha256_file
 from harness.params import (
-    TEMPLATE_PATH,
     InvalidInputError,
     load_template,
     missing_required,
@@ -58,7 +58,6 @@ TEMPLATE_BODY_LIMIT: Final = 51_200
 ARTIFACT_PREFIX: Final = "photopipe/lambda"
 TEMPLATE_PREFIX: Final = "photopipe/templates"
 NO_CHANGES_MARKERS: Final = ("didn't contain changes", "No updates are to be performed")
-RESERVED_CONCURRENCY: Final = "ReservedConcurrency"
 # Lambda keeps this many concurrency units unreserved in every account; a reservation below it is refused.
 UNRESERVED_MINIMUM: Final = 100
 ROLE_ARN_PATTERN: Final = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
@@ -108,11 +107,12 @@ def concurrency_problem(settings: Mapping[str, Any], requested: int, already_res
     left = unreserved + already_reserved - requested
     if left >= UNRESERVED_MINIMUM:
         return None
+    reserved = StackParameter.RESERVED_CONCURRENCY
     return (
-        f"{RESERVED_CONCURRENCY}={requested} would leave {left} of this account's {limit} concurrent "
+        f"{reserved}={requested} would leave {left} of this account's {limit} concurrent "
         f"executions unreserved; Lambda keeps at least {UNRESERVED_MINIMUM} unreserved, so the function "
-        f"would fail to create and the stack roll back. Deploy with {RESERVED_CONCURRENCY}=0 (the default: "
-        "the queue's MaximumConcurrency still caps the function), reserve at most "
+        f"would fail to create and the stack roll back. Deploy with {reserved}=0 (the default: "
+        f"the queue's {StackParameter.MAXIMUM_CONCURRENCY} still caps the function), reserve at most "
         f"{max(0, unreserved + already_reserved - UNRESERVED_MINIMUM)}, or ask for a higher quota "
         "(Service Quotas: Lambda 'Concurrent executions')"
     )
@@ -369,10 +369,14 @@ def deploy(
         )
     creating = existing is None or existing["StackStatus"] == "REVIEW_IN_PROGRESS"
     if creating:
-        required = missing_required([*parameters, "CodeS3Bucket", "CodeS3Key"], template)
+        required = missing_required(
+            [*parameters, StackParameter.CODE_S3_BUCKET, StackParameter.CODE_S3_KEY], template
+        )
         if required:
             raise InvalidInputError(f"the template needs parameter(s) {', '.join(required)} (no default)")
-    reserved = _effective_value(RESERVED_CONCURRENCY, parameters, template, None if creating else existing)
+    reserved = _effective_value(
+        StackParameter.RESERVED_CONCURRENCY, parameters, template, None if creating else existing
+    )
     if reserved and reserved.isdigit():
         deployed_function = outputs_of(existing).get("FunctionName") if existing and not creating else None
         check_reserved_concurrency(session.client("lambda"), int(reserved), deployed_function, console)
@@ -394,7 +398,11 @@ def deploy(
             stack_name=stack_name,
             template_path=template_path,
             template=template,
-            parameters={**parameters, "CodeS3Bucket": bucket, "CodeS3Key": artifact.key},
+            parameters={
+                **parameters,
+                StackParameter.CODE_S3_BUCKET: bucket,
+                StackParameter.CODE_S3_KEY: artifact.key,
+            },
             existing=existing,
             artifact=artifact,
             uploads=uploads,

@@ -17,15 +17,14 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.table import Table
 
-from handler.constants import METRICS_NAMESPACE, SERVICE_DIMENSION, MetricName
+from handler.constants import SERVICE_DIMENSION, MetricName
+from harness.contract import LAMBDA_NAMESPACE, METRICS_NAMESPACE, SQS_NAMESPACE
 from harness.outputs import StackOutput
 from harness.stack import client_is_local, read_outputs
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
 
-LAMBDA_NAMESPACE: Final = "AWS/Lambda"
-SQS_NAMESPACE: Final = "AWS/SQS"
 QUERIES_PER_CALL: Final = 500
 LAMBDA_STATS: Final = (
     ("Invocations", "Sum"),

@@ -27,9 +27,9 @@ from typing import Any, Final
 from rich.console import Console
 from rich.panel import Panel
 
+from harness.contract import ROOT
 from harness.glibc import ElfError, GlibcVersion, format_glibc, is_elf, read_elf_file
 
-ROOT: Final = Path(__file__).resolve().parent.parent
 PYPROJECT: Final = ROOT / "pyproject.toml"
 HANDLER_DIR: Final = ROOT / "handler"
 HANDLER_EXTRA: Final = "handler"

@@ -13,17 +13,19 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-ROOT: Final = Path(__file__).resolve().parent.parent
-TEMPLATE_PATH: Final = ROOT / "template" / "template.json"
+from harness.contract import TEMPLATE_PATH, StackParameter
 
 STACK_NAME_PATTERN: Final = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
 REGION_PATTERN: Final = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 # Deliberately loose (RFC 5322 is not the point): one @, a dot in the domain, no spaces, SNS's 254-byte cap.
 EMAIL_PATTERN: Final = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 BUCKET_NAME_PATTERN: Final = re.compile(r"(?!xn--)(?!sthree-)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-EMAIL_PARAMETER: Final = "NotificationEmail"
 # Set by deploy from the uploaded artifact; a user value would point the function at other code.
-CODE_PARAMETERS: Final = ("CodeS3Bucket", "CodeS3Key", "CodeS3ObjectVersion")
+CODE_PARAMETERS: Final = (
+    StackParameter.CODE_S3_BUCKET,
+    StackParameter.CODE_S3_KEY,
+    StackParameter.CODE_S3_OBJECT_VERSION,
+)
 
 
 class InvalidInputError(ValueError):
@@ -160,7 +162,7 @@ def validate_parameters(
             problems.append(f"{name} is not a parameter of the template; allowed: {', '.join(sorted(specs))}")
             continue
         problems.extend(check_parameter(name, value, specs[name]))
-        if name == EMAIL_PARAMETER:
+        if name == StackParameter.NOTIFICATION_EMAIL:
             try:
                 validate_email(value)
             except InvalidInputError as exc:

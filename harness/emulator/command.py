@@ -15,8 +15,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from harness.contract import DEFAULT_STACK_NAME
 from harness.emulator.coverage import NOT_EMULATED, rows
-from harness.emulator.stack import DEFAULT_STACK_NAME, EmbeddedStack
+from harness.emulator.stack import EmbeddedStack
 from harness.params import InvalidInputError, load_template, parse_assignments, validate_stack_name
 
 

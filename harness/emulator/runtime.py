@@ -23,6 +23,7 @@ from typing import Any, Final
 
 import boto3
 
+from harness.contract import LAMBDA_NAMESPACE
 from harness.emulator.telemetry import (
     LogLine,
     Shipper,
@@ -30,7 +31,6 @@ from harness.emulator.telemetry import (
     throttle_metric_data,
 )
 from harness.emulator.worker import Invocation, Worker
-from harness.metrics import LAMBDA_NAMESPACE
 
 LOG: Final = logging.getLogger(__name__)
 RECEIVE_WAIT_S: Final = 1  # short long-polls so a stop takes effect within a second

@@ -19,6 +19,7 @@ import boto3
 import psutil
 from rich.console import Console
 
+from harness.contract import DEFAULT_STACK_NAME, ROOT, TEMPLATE_PATH, StackParameter
 from harness.deploy import deploy
 from harness.emulator.interpreters import Interpreter, choose_interpreter, runtime_sdk_dir
 from harness.emulator.runtime import FunctionSpec, LambdaRuntime, MappingSpec, configuration_fingerprint
@@ -26,16 +27,14 @@ from harness.emulator.server import ACCESS_KEY, DEFAULT_REGION, SECRET_KEY, Loca
 from harness.emulator.telemetry import QueueGauge
 from harness.emulator.wiring import WiringReport, describe_deployed, make_resolver, wire
 from harness.outputs import StackOutput
-from harness.package import ROOT, build_package
+from harness.package import build_package
 from harness.params import (
-    TEMPLATE_PATH,
     InvalidInputError,
     load_template,
     validate_parameters,
     validate_stack_name,
 )
 
-DEFAULT_STACK_NAME: Final = "photopipe-local"
 FUNCTION_LOGICAL_ID: Final = "ProcessingFunction"
 MACHINE_ARCHITECTURES: Final = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 
@@ -135,13 +134,16 @@ class EmbeddedStack:
         declared = template.get("Parameters", {})
         validate_stack_name(self.stack_name)
         validate_parameters(self.requested_parameters, template)  # refused before anything starts
-        runtime = self.requested_parameters.get("Runtime") or str(declared["Runtime"]["Default"])
+        runtime = self.requested_parameters.get(StackParameter.RUNTIME) or str(
+            declared[StackParameter.RUNTIME]["Default"]
+        )
         architecture = machine_architecture()
-        given_architecture = self.requested_parameters.get("Architecture")
+        given_architecture = self.requested_parameters.get(StackParameter.ARCHITECTURE)
         if given_architecture and given_architecture != architecture:
+            name = StackParameter.ARCHITECTURE
             raise InvalidInputError(
-                f"Architecture={given_architecture}: the local stack runs the function on this machine "
-                f"({architecture}); leave Architecture unset or pass {architecture}"
+                f"{name}={given_architecture}: the local stack runs the function on this machine "
+                f"({architecture}); leave {name} unset or pass {architecture}"
             )
 
         started = time.perf_counter()
@@ -168,8 +170,8 @@ class EmbeddedStack:
 
         parameters = {
             **self.requested_parameters,
-            "Runtime": interpreter.runtime,
-            "Architecture": architecture,
+            StackParameter.RUNTIME: interpreter.runtime,
+            StackParameter.ARCHITECTURE: architecture,
         }
         self.report.parameters = parameters
         started = time.perf_counter()

@@ -19,7 +19,8 @@ from typing import Any, Final
 
 import boto3
 
-from harness.metrics import SQS_NAMESPACE, queue_name
+from harness.contract import SQS_NAMESPACE
+from harness.metrics import queue_name
 
 QUEUE_SAMPLE_PERIOD_S: Final = 60.0
 # AWS/SQS metric -> the GetQueueAttributes attribute it is read from. ApproximateAgeOfOldestMessage has no

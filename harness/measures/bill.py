@@ -19,8 +19,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from harness.contract import TEMPLATE_PATH, StackParameter
 from harness.measures.costmodel import Prices, Workload, around_cost_per_photo, lambda_cost_per_photo
-from harness.params import TEMPLATE_PATH, load_template
+from harness.params import load_template
 
 PRICES_PATH: Final = Path(__file__).with_name("prices.json")
 DAYS_PER_MONTH: Final = 30.4375
@@ -110,10 +111,10 @@ class StackShape:
             if isinstance(rule, dict) and "NoncurrentVersionExpiration" in rule:
                 noncurrent = int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
         return cls(
-            memory_mb=int(parameters["MemorySize"]["Default"]),
-            architecture=str(parameters["Architecture"]["Default"]),
-            batch_size=int(parameters["BatchSize"]["Default"]),
-            log_retention_days=int(parameters["LogRetentionDays"]["Default"]),
+            memory_mb=int(parameters[StackParameter.MEMORY_SIZE]["Default"]),
+            architecture=str(parameters[StackParameter.ARCHITECTURE]["Default"]),
+            batch_size=int(parameters[StackParameter.BATCH_SIZE]["Default"]),
+            log_retention_days=int(parameters[StackParameter.LOG_RETENTION_DAYS]["Default"]),
             noncurrent_days=noncurrent,
             standard_alarms=len(alarms) - insights,
             metrics_insights_alarms=insights,

@@ -9,8 +9,9 @@ import boto3
 import pytest
 
 from harness.cli import main
+from harness.contract import ROOT
 from harness.environments import load_environment, parse_environments
-from harness.params import ROOT, InvalidInputError, load_template, validate_parameters
+from harness.params import InvalidInputError, load_template, validate_parameters
 from tests.harness.conftest import MINI_TEMPLATE
 
 SHIPPED = ROOT / "photopipe.toml"

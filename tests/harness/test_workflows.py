@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.params import ROOT
+from harness.contract import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 README = (ROOT / "README.md").read_text(encoding="utf-8")

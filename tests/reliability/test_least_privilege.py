@@ -22,7 +22,6 @@ import json
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -34,13 +33,13 @@ from moto.core import set_initial_no_auth_action_count
 from fixtures.event_cases import REGION, body_for, photo, s3_record
 from handler.constants import DEFAULT_MAX_RECEIVE_COUNT
 from handler.errors import ErrorType
+from harness.contract import TEMPLATE_PATH, StackParameter
 from harness.emulator.motocompat import patch_moto
 from harness.outputs import StackOutput
 
 from .bounded import run_bounded
 from .world import NO_RETRIES, PipelineWorld, aws_credentials
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template" / "template.json"
 STACK = "photopipe-lp"
 ARTIFACTS = "photopipe-lp-artifacts"
 
@@ -147,11 +146,11 @@ def deployed() -> Iterator[Deployed]:
         cfn = setup.client("cloudformation")
         cfn.create_stack(
             StackName=STACK,
-            TemplateBody=TEMPLATE.read_text(),
+            TemplateBody=TEMPLATE_PATH.read_text(),
             Parameters=[
-                {"ParameterKey": "NamePrefix", "ParameterValue": "pplp"},
-                {"ParameterKey": "CodeS3Bucket", "ParameterValue": ARTIFACTS},
-                {"ParameterKey": "CodeS3Key", "ParameterValue": "code.zip"},
+                {"ParameterKey": StackParameter.NAME_PREFIX, "ParameterValue": "pplp"},
+                {"ParameterKey": StackParameter.CODE_S3_BUCKET, "ParameterValue": ARTIFACTS},
+                {"ParameterKey": StackParameter.CODE_S3_KEY, "ParameterValue": "code.zip"},
             ],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
         )

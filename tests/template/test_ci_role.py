@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from harness import template_check
 from harness.acceptance import STACK_PREFIX
-from harness.params import ROOT
+from harness.contract import ROOT
 
 CI_ROLE = ROOT / "template" / "ci-role.json"
 READ_ONLY_ACCOUNT_WIDE = {

@@ -9,8 +9,7 @@ import cfn_flip
 import pytest
 
 from harness import template_check
-
-from .cfn import TEMPLATE_PATH
+from harness.contract import TEMPLATE_PATH
 
 SMALL = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"DelaySeconds": 0}}}}
 
