@@ -28,10 +28,10 @@ from handler.events import (
     parse_sqs_event,
 )
 from handler.imaging import OutputSpec, make_renditions
-from handler.keys import extension_for, key_fits, rendition_key
+from handler.keys import key_fits, rendition_key, rendition_keys
 from handler.notify import Notifier, Rejection
 from handler.observability import Observability
-from handler.storage import ObjectGoneError, StaleEventError, Storage
+from handler.storage import ObjectGoneError, StaleEventError, Storage, refuse_declared_size
 
 if TYPE_CHECKING:  # the stubs are a lint dependency; the runtime needs none of this
     from mypy_boto3_s3 import S3Client
@@ -150,7 +150,7 @@ class Pipeline:
         self.notifier = Notifier(deps.sns, settings.error_topic_arn)
         self.obs = obs
         self.request_id = request_id
-        self.output = OutputSpec(settings.output_format, settings.output_quality)
+        self.outputs = tuple(OutputSpec(fmt, settings.output_quality) for fmt in settings.output_formats)
 
     # ------------------------------------------------------------------------------------------ records
     def handle_message(self, body: str, receive_count: int, message_id: str = "") -> Outcome:
@@ -184,22 +184,21 @@ class Pipeline:
         if not event.is_create:
             return self.skip(SkipReason.NOT_A_CREATE_EVENT, f"{event.event_name} is not an upload")
         started = time.perf_counter()
-        extension = self.output_extension()
-        keys = {
-            spec.name: rendition_key(spec.name, event.key, extension) for spec in self.settings.renditions
-        }
-        too_long = [key for key in keys.values() if not key_fits(key)]
+        keys = rendition_keys(self.settings, event.key)
+        too_long = [key for key in keys if not key_fits(key)]
         if too_long:
             raise PermanentError(
                 ErrorType.KEY_TOO_LONG,
                 f"the rendition key would be {len(too_long[0].encode())} bytes, over S3's 1,024",
             )
-        seen = self.storage.guard(event, keys.values())  # before paying for the download and the decode
+        refuse_declared_size(event, self.settings.max_input_bytes)
+        seen = self.storage.guard(event, keys)  # before paying for the download and the decode
         data = self.storage.read(event, self.settings.max_input_bytes)
         renditions = make_renditions(
-            data, self.settings.renditions, self.output, max_pixels=self.settings.max_pixels
+            data, self.settings.renditions, self.outputs, max_pixels=self.settings.max_pixels
         )
-        self.storage.write_all(event, [(keys[r.name], r) for r in renditions], seen)
+        writes = [(rendition_key(r.name, event.key, r.extension), r) for r in renditions]
+        self.storage.write_all(event, writes, seen)
         done = time.perf_counter()
         latency = (datetime.now(UTC) - event.event_time).total_seconds() * 1000 if event.event_time else None
         self.obs.processed(
@@ -210,12 +209,9 @@ class Pipeline:
         )
         self.obs.logger.info(
             "processed",
-            extra={"renditions": {r.name: [r.width, r.height, len(r.data)] for r in renditions}},
+            extra={"renditions": {key: [r.width, r.height, len(r.data)] for key, r in writes}},
         )
         return "processed"
-
-    def output_extension(self) -> str:
-        return extension_for(self.settings.output_format)
 
     # ------------------------------------------------------------------------------------------ outcomes
     def skip(self, reason: SkipReason, detail: str) -> Outcome:

@@ -6,28 +6,27 @@ misconfigured by hand shows up in the first invocation's log, not as thousands o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from handler.constants import (
-    DEFAULT_MAX_HEIGHT,
     DEFAULT_MAX_INPUT_BYTES,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_RECEIVE_COUNT,
-    DEFAULT_MAX_WIDTH,
-    DEFAULT_OUTPUT_FORMAT,
+    DEFAULT_OUTPUT_FORMATS,
     DEFAULT_OUTPUT_QUALITY,
-    DEFAULT_THUMBNAIL_SIZE,
-    LARGE_RENDITION,
+    DEFAULT_RENDITIONS,
     MAX_DIMENSION,
+    MAX_OUTPUT_FORMATS,
     MAX_OUTPUT_QUALITY,
-    MAX_THUMBNAIL_SIZE,
+    MAX_RENDITIONS,
     METRICS_NAMESPACE,
     MIN_DIMENSION,
     MIN_OUTPUT_QUALITY,
-    MIN_THUMBNAIL_SIZE,
     OUTPUT_FORMATS,
-    THUMBNAIL_RENDITION,
+    RENDITION_NAME_PATTERN,
     EnvVar,
     RenditionSpec,
 )
@@ -39,6 +38,8 @@ MAX_INPUT_BYTES_CEILING = 512 * 1024 * 1024
 MAX_PIXELS_CEILING = 50_000_000  # handler.imaging.limits.DECODE_PIXEL_LIMIT: what memory is sized for
 MAX_RECEIVE_COUNT_CEILING = 1000
 
+T = TypeVar("T")
+
 
 class ConfigError(ValueError):
     """An environment variable is missing or holds a value the function cannot work with."""
@@ -48,28 +49,14 @@ class ConfigError(ValueError):
 class Settings:
     processed_bucket: str
     error_topic_arn: str
-    max_width: int = DEFAULT_MAX_WIDTH
-    max_height: int = DEFAULT_MAX_HEIGHT
-    thumbnail_size: int = DEFAULT_THUMBNAIL_SIZE
-    output_format: str = DEFAULT_OUTPUT_FORMAT
+    renditions: tuple[RenditionSpec, ...] = DEFAULT_RENDITIONS
+    output_formats: tuple[str, ...] = DEFAULT_OUTPUT_FORMATS  # each rendition is written in each format
     output_quality: int = DEFAULT_OUTPUT_QUALITY
     max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
     service_name: str = "photopipe"
     metrics_namespace: str = METRICS_NAMESPACE
-
-    @property
-    def renditions(self) -> tuple[RenditionSpec, ...]:
-        return (
-            RenditionSpec(LARGE_RENDITION, self.max_width, self.max_height),
-            RenditionSpec(THUMBNAIL_RENDITION, self.thumbnail_size, self.thumbnail_size),
-        )
-
-    @property
-    def output_formats(self) -> tuple[str, ...]:
-        """Each rendition is written once in each of these formats."""
-        return (self.output_format,)
 
     @property
     def fingerprint(self) -> str:
@@ -84,21 +71,19 @@ class Settings:
         topic = env.get(EnvVar.ERROR_TOPIC_ARN, "").strip()
         if topic and not topic.startswith("arn:"):
             raise ConfigError(f"{EnvVar.ERROR_TOPIC_ARN}={topic!r} is not allowed: expected an SNS topic ARN")
-        fmt = env.get(EnvVar.OUTPUT_FORMAT, DEFAULT_OUTPUT_FORMAT).strip().upper()
-        if fmt not in OUTPUT_FORMATS:
-            raise ConfigError(
-                f"{EnvVar.OUTPUT_FORMAT}={env.get(EnvVar.OUTPUT_FORMAT)!r} is not allowed: "
-                f"expected one of {', '.join(OUTPUT_FORMATS)}"
-            )
         return cls(
             processed_bucket=bucket,
             error_topic_arn=topic,
-            max_width=_int(env, EnvVar.MAX_WIDTH, DEFAULT_MAX_WIDTH, MIN_DIMENSION, MAX_DIMENSION),
-            max_height=_int(env, EnvVar.MAX_HEIGHT, DEFAULT_MAX_HEIGHT, MIN_DIMENSION, MAX_DIMENSION),
-            thumbnail_size=_int(
-                env, EnvVar.THUMBNAIL_SIZE, DEFAULT_THUMBNAIL_SIZE, MIN_THUMBNAIL_SIZE, MAX_THUMBNAIL_SIZE
+            renditions=_listed(
+                env, EnvVar.RENDITIONS, parse_renditions, RENDITIONS_GRAMMAR, DEFAULT_RENDITIONS
             ),
-            output_format=fmt,
+            output_formats=_listed(
+                env,
+                EnvVar.OUTPUT_FORMATS,
+                parse_output_formats,
+                OUTPUT_FORMATS_GRAMMAR,
+                DEFAULT_OUTPUT_FORMATS,
+            ),
             output_quality=_int(
                 env, EnvVar.OUTPUT_QUALITY, DEFAULT_OUTPUT_QUALITY, MIN_OUTPUT_QUALITY, MAX_OUTPUT_QUALITY
             ),
@@ -112,6 +97,63 @@ class Settings:
             service_name=env.get(EnvVar.POWERTOOLS_SERVICE_NAME, "").strip() or "photopipe",
             metrics_namespace=env.get(EnvVar.POWERTOOLS_METRICS_NAMESPACE, "").strip() or METRICS_NAMESPACE,
         )
+
+
+RENDITIONS_GRAMMAR = (
+    f"up to {MAX_RENDITIONS} entries name=WIDTHxHEIGHT joined by commas "
+    f"(e.g. large=1024x768,thumbnail=256x256), each name {RENDITION_NAME_PATTERN} and used once, "
+    f"each side from {MIN_DIMENSION} to {MAX_DIMENSION}"
+)
+OUTPUT_FORMATS_GRAMMAR = (
+    f"1 to {MAX_OUTPUT_FORMATS} of {', '.join(OUTPUT_FORMATS)} joined by commas (e.g. JPEG,WEBP), each once"
+)
+_ENTRY = re.compile(rf"({RENDITION_NAME_PATTERN})=([0-9]+)x([0-9]+)")
+
+
+def parse_renditions(raw: str) -> tuple[RenditionSpec, ...]:
+    """`large=1024x768,thumbnail=256x256` as RenditionSpecs, in the given order; ValueError saying why not."""
+    entries = [entry.strip() for entry in raw.split(",")]
+    if len(entries) > MAX_RENDITIONS:
+        raise ValueError(f"{len(entries)} renditions, more than {MAX_RENDITIONS}")
+    specs: list[RenditionSpec] = []
+    for entry in entries:
+        match = _ENTRY.fullmatch(entry)
+        if match is None:
+            raise ValueError(f"the entry {entry!r} is not name=WIDTHxHEIGHT")
+        name, width, height = match[1], int(match[2]), int(match[3])
+        if any(spec.name == name for spec in specs):
+            raise ValueError(f"the name {name!r} is used twice")
+        for side in (width, height):
+            if not MIN_DIMENSION <= side <= MAX_DIMENSION:
+                raise ValueError(f"{name}'s side of {side} px is out of range")
+        specs.append(RenditionSpec(name, width, height))
+    return tuple(specs)
+
+
+def renditions_value(specs: tuple[RenditionSpec, ...]) -> str:
+    """How the Renditions parameter and the RENDITIONS variable spell `specs` (parse_renditions' inverse)."""
+    return ",".join(f"{spec.name}={spec.width}x{spec.height}" for spec in specs)
+
+
+def parse_output_formats(raw: str) -> tuple[str, ...]:
+    """`JPEG,WEBP` as format names (case ignored), in the given order; ValueError saying why not."""
+    formats = [entry.strip().upper() for entry in raw.split(",")]
+    unknown = [fmt for fmt in formats if fmt not in OUTPUT_FORMATS]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not an output format")
+    if len(set(formats)) != len(formats):
+        raise ValueError("a format is named twice")
+    return tuple(formats)
+
+
+def _listed(env: Mapping[str, str], var: EnvVar, parse: Callable[[str], T], grammar: str, default: T) -> T:
+    raw = env.get(var)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return parse(raw.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{var}={raw!r} is not allowed ({exc}): expected {grammar}") from None
 
 
 def _int(env: Mapping[str, str], var: EnvVar, default: int, low: int, high: int) -> int:

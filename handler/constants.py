@@ -16,10 +16,8 @@ class EnvVar(StrEnum):
 
     PROCESSED_BUCKET = "PROCESSED_BUCKET"
     ERROR_TOPIC_ARN = "ERROR_TOPIC_ARN"
-    MAX_WIDTH = "MAX_WIDTH"
-    MAX_HEIGHT = "MAX_HEIGHT"
-    THUMBNAIL_SIZE = "THUMBNAIL_SIZE"
-    OUTPUT_FORMAT = "OUTPUT_FORMAT"
+    RENDITIONS = "RENDITIONS"
+    OUTPUT_FORMATS = "OUTPUT_FORMATS"
     OUTPUT_QUALITY = "OUTPUT_QUALITY"
     MAX_INPUT_BYTES = "MAX_INPUT_BYTES"
     MAX_PIXELS = "MAX_PIXELS"
@@ -77,21 +75,26 @@ RENDITION_WRITTEN_AT_METADATA: Final = "written-at"
 LARGE_RENDITION: Final = "large"
 THUMBNAIL_RENDITION: Final = "thumbnail"
 
-DEFAULT_MAX_WIDTH: Final = 1024
-DEFAULT_MAX_HEIGHT: Final = 768
-DEFAULT_THUMBNAIL_SIZE: Final = 256
-MIN_DIMENSION: Final = 100
+# The Renditions parameter and the RENDITIONS variable: `name=WxH` entries joined by commas (handler.config
+# parses them). The defaults are the two renditions, and so the keys, the pipeline has always written.
+DEFAULT_RENDITIONS: Final = (
+    RenditionSpec(LARGE_RENDITION, 1024, 768),
+    RenditionSpec(THUMBNAIL_RENDITION, 256, 256),
+)
+RENDITION_NAME_PATTERN: Final = "[a-z][a-z0-9-]{0,31}"  # a key's first segment, and an IAM resource's
+# Each rendition costs a resize, and an encode and a PUT per format; the role grants one prefix per entry.
+MAX_RENDITIONS: Final = 5
+# A box's sides: 32 px is the smallest thumbnail ever offered, 4096 px the largest box memory is sized for.
+MIN_DIMENSION: Final = 32
 MAX_DIMENSION: Final = 4096
-MIN_THUMBNAIL_SIZE: Final = 32
-MAX_THUMBNAIL_SIZE: Final = 1024
 
 
 @dataclass(frozen=True, slots=True)
 class OutputFormat:
     """One output format: everything the pipeline says about it, in one row.
 
-    `name` is Pillow's format name and the OutputFormat parameter's value; `extension` ends the rendition's
-    key; `content_type` is stored with it; `encoder_options` go to Pillow's encoder beside the quality;
+    `name` is Pillow's format name and an OutputFormats value; `extension` ends the rendition's key;
+    `content_type` is stored with it; `encoder_options` go to Pillow's encoder beside the quality;
     `carries_icc` says whether the sRGB profile is embedded (AVIF states sRGB in its own nclx box instead);
     `keeps_alpha` whether transparency survives (JPEG has none: it is composited on white).
     """
@@ -121,7 +124,10 @@ OUTPUT_FORMAT_TABLE: Final = (
 )
 OUTPUT_FORMATS: Final = tuple(f.name for f in OUTPUT_FORMAT_TABLE)
 OUTPUT_FORMAT_BY_NAME: Final = {f.name: f for f in OUTPUT_FORMAT_TABLE}
-DEFAULT_OUTPUT_FORMAT: Final = "JPEG"
+# The OutputFormats parameter and the OUTPUT_FORMATS variable: each rendition is written in each format
+# (e.g. JPEG,WEBP: a CDN can negotiate WebP with a JPEG fallback), so at most every format once.
+DEFAULT_OUTPUT_FORMATS: Final = ("JPEG",)
+MAX_OUTPUT_FORMATS: Final = len(OUTPUT_FORMAT_TABLE)
 DEFAULT_OUTPUT_QUALITY: Final = 85
 MIN_OUTPUT_QUALITY: Final = 1
 MAX_OUTPUT_QUALITY: Final = 100

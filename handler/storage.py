@@ -1,9 +1,14 @@
 """Reading uploads and writing renditions, with the guard that keeps an old event from undoing a new one.
 
 S3 notifications arrive at least once and in any order. Each rendition records the sequencer of the event
-that produced it; a write only replaces a rendition whose sequencer is not newer, and the write is conditional
-on the rendition not having changed since it was checked (If-Match / If-None-Match), so two concurrent
-invocations for two versions of one key cannot interleave into the older one winning.
+that produced it and the fingerprint of the settings that made it (handler/fingerprint.py). A create event
+writes a rendition that does not exist, or whose sequencer is older than the event's; when the sequencers are
+equal, or either is unknown, it writes only if the stored fingerprint differs from the current settings' (or,
+with no sequencer to go by, if the rendition came from another upload, by version id and ETag). So a duplicate
+costs a HEAD per rendition, an older event is skipped as stale, and a reprocess message (which carries the
+stored sequencer) rewrites exactly the renditions an earlier setting made. Every write is conditional on the
+rendition not having changed since it was checked (If-Match / If-None-Match), so two concurrent invocations
+for two versions of one key cannot interleave into the older one winning.
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ class Existing:
     etag: str | None  # None only when S3 sent none: the write is then unconditional
     sequencer: str | None
     fingerprint: str | None = None
+    source_version: str | None = None  # the upload version it was made from (deletion propagation)
+    source_etag: str | None = None  # with source_version, tells two uploads apart when no sequencer can
 
 
 def rendition_metadata(event: ObjectEvent, rendition: Rendition, fingerprint: str = "") -> dict[str, str]:
@@ -104,8 +111,7 @@ class Storage:
     # ------------------------------------------------------------------------------------------ reading
     def read(self, event: ObjectEvent, max_bytes: int) -> bytes:
         """The object's bytes, by version when the event names one; the size is checked before the body."""
-        if event.size is not None and event.size > max_bytes:
-            raise _too_big(event.size, max_bytes)
+        refuse_declared_size(event, max_bytes)
         params: dict[str, Any] = {"Bucket": event.bucket, "Key": event.key}
         if event.version_id:
             params["VersionId"] = event.version_id
@@ -144,18 +150,25 @@ class Storage:
             etag=head.get("ETag"),
             sequencer=metadata.get(META_SEQUENCER) or None,
             fingerprint=metadata.get(META_FINGERPRINT) or None,
+            source_version=metadata.get(META_VERSION) or None,
+            source_etag=metadata.get(META_ETAG) or None,
         )
 
     def guard(self, event: ObjectEvent, keys: Iterable[str]) -> dict[str, Existing | None]:
-        """What is under each rendition key now; StaleEventError if any came from a newer event.
+        """What is under each rendition key now; StaleEventError if any came from a newer event, or if every
+        one is already what this event makes with these settings (a duplicate).
 
-        Called before the download and the decode, so a stale retry costs a HEAD per rendition and no more;
-        the answers make the first write attempt of each rendition conditional without another HEAD.
+        Called before the download and the decode, so a stale or duplicate event costs a HEAD per rendition
+        and no more; the answers make the first write attempt of each rendition conditional without another
+        HEAD, and `write` leaves alone the renditions that are already current.
         """
         wanted = list(keys)
         seen = dict(zip(wanted, _in_parallel(self.existing, wanted), strict=True))
-        for key, found in seen.items():
-            _raise_if_stale(event, key, found)
+        due = [key for key, found in seen.items() if needs_write(event, key, found, self._fingerprint)]
+        if not due:
+            raise StaleEventError(
+                f"duplicate: all {len(wanted)} renditions already come from this upload with these settings"
+            )
         return seen
 
     def write_all(
@@ -167,7 +180,7 @@ class Storage:
     def write(
         self, key: str, rendition: Rendition, event: ObjectEvent, seen: Existing | None = _UNSEEN
     ) -> None:
-        """Write one rendition unless a newer event's rendition is there; conditional on what was seen.
+        """Write one rendition unless it is current (`needs_write`); conditional on what was seen.
 
         The rendition's metadata says when its write started (META_WRITTEN_AT, stamped again on each attempt):
         a completion time read back from the object itself, at any load, rather than when someone looked."""
@@ -176,7 +189,8 @@ class Storage:
         for _ in range(_CONDITIONAL_ATTEMPTS):
             if found is _UNSEEN:
                 found = self.existing(key)
-            _raise_if_stale(event, key, found)
+            if not needs_write(event, key, found, self._fingerprint):
+                return  # another invocation of this event, with these settings, wrote it in between
             condition: dict[str, Any] = {}  # IfNoneMatch or IfMatch
             if found is None:
                 condition["IfNoneMatch"] = "*"
@@ -225,14 +239,41 @@ def _in_parallel(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
     return [future.result() for future in futures]
 
 
-def _raise_if_stale(event: ObjectEvent, key: str, found: Existing | None) -> None:
-    if found is not None and _is_older(event.sequencer, found.sequencer):
-        raise StaleEventError(f"{key} comes from sequencer {found.sequencer}, newer than {event.sequencer}")
+def needs_write(event: ObjectEvent, key: str, found: Existing | None, fingerprint: str) -> bool:
+    """The sequencer guard for one rendition: write it, leave it (already current), or StaleEventError.
+
+    Only a comparison of two known sequencers can call an event stale or newer. Equal sequencers are the
+    same upload (a duplicate, a retry, a reprocess message): the rendition is rewritten only when another
+    fingerprint made it. With a sequencer missing on either side (moto's events, a rendition written from
+    one) the same holds for the same upload; a rendition of another upload is replaced, since an unknown
+    order never blocks a write.
+    """
+    if found is None:
+        return True
+    if event.sequencer is not None and found.sequencer is not None:
+        order = compare_sequencers(event.sequencer, found.sequencer)
+        if order < 0:
+            raise StaleEventError(
+                f"{key} comes from sequencer {found.sequencer}, newer than {event.sequencer}"
+            )
+        return order > 0 or found.fingerprint != fingerprint
+    return found.fingerprint != fingerprint or not _same_upload(event, found)
 
 
-def _is_older(ours: str | None, theirs: str | None) -> bool:
-    """Only a comparison of two known sequencers can call an event stale; unknown never blocks a write."""
-    return ours is not None and theirs is not None and compare_sequencers(ours, theirs) < 0
+def _same_upload(event: ObjectEvent, found: Existing) -> bool:
+    """Whether the rendition was made from the upload the event names, as far as both sides say."""
+    pairs = (
+        (event.version_id, found.source_version),
+        ((event.etag or "").strip('"') or None, found.source_etag),
+    )
+    return all(ours == theirs for ours, theirs in pairs if ours is not None and theirs is not None)
+
+
+def refuse_declared_size(event: ObjectEvent, max_bytes: int) -> None:
+    """PermanentError(TooManyBytes) for an event that declares more bytes than the limit: decided before any
+    request, so neither the guard's answer nor the download can hide it."""
+    if event.size is not None and event.size > max_bytes:
+        raise _too_big(event.size, max_bytes)
 
 
 def _too_big(size: int, limit: int) -> PermanentError:

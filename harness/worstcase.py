@@ -71,11 +71,11 @@ def _child(name: str, warmup: int, repeats: int) -> dict[str, Any]:
 
     app.default_dependencies()  # the boto3 clients a container holds
     settings = Settings("bucket", "", max_pixels=MAX_PIXELS_CEILING)
-    output = OutputSpec(settings.output_format, settings.output_quality)
+    outputs = [OutputSpec(fmt, settings.output_quality) for fmt in settings.output_formats]
 
     def render(data: bytes) -> str:
         try:
-            make_renditions(data, settings.renditions, output, max_pixels=settings.max_pixels)
+            make_renditions(data, settings.renditions, outputs, max_pixels=settings.max_pixels)
         except PermanentError as exc:
             return f"rejected: {exc}"
         return "processed"

@@ -2,7 +2,9 @@
 
 Why it is shaped this way: decoding dominates the cost of a photo, so the image is decoded once, JPEGs at the
 smallest DCT scale (`draft`) that still leaves the filter a margin over the largest rendition (`resample`);
-every smaller rendition is filtered from the largest one's unencoded pixels instead of from the original.
+every smaller rendition is filtered from the largest one's unencoded pixels instead of from the original,
+and each rendition is encoded in each output format from the same pixels (resized once where the formats
+take the same pixels).
 Colour management and orientation run on the already small image.
 Untrusted bytes only reach decoders on the allow-list, and only after the header says the pixel count is
 within the limit.
@@ -31,9 +33,17 @@ RECIPE_VERSION = 1
 
 
 def make_renditions(
-    data: bytes, specs: Sequence[RenditionSpec], output: OutputSpec, *, max_pixels: int
+    data: bytes,
+    specs: Sequence[RenditionSpec],
+    outputs: OutputSpec | Sequence[OutputSpec],
+    *,
+    max_pixels: int,
 ) -> list[Rendition]:
-    """Every rendition in `specs` (in that order) from one decode; PermanentError for a bad input."""
+    """Every rendition in `specs` in every output format, from one decode; PermanentError for a bad input.
+
+    In `specs` order, and within one rendition in `outputs` order (handler.keys.rendition_keys' order)."""
+    if isinstance(outputs, OutputSpec):
+        outputs = (outputs,)
     if not data:
         raise PermanentError(ErrorType.EMPTY_OBJECT, "the object is empty (0 bytes)")
     check_webp_canvas(data, max_pixels)
@@ -66,7 +76,7 @@ def make_renditions(
         img.close()  # frees the decoded full-size pixels as soon as a converted copy exists
     del img
     # Handed over in a list that _render empties, so the full-size image dies with its first resize.
-    return _render([work], specs, targets, stored_largest, orientation, icc, output)
+    return _render([work], specs, targets, stored_largest, orientation, icc, outputs)
 
 
 def _plan(
@@ -87,7 +97,7 @@ def _render(
     stored_largest: tuple[int, int],
     orientation: int,
     icc: object,
-    output: OutputSpec,
+    outputs: Sequence[OutputSpec],
 ) -> list[Rendition]:
     work = holder.pop()
     base = resize(work, stored_largest)
@@ -95,10 +105,17 @@ def _render(
     base = to_srgb(base, icc if isinstance(icc, bytes) else None)
     if orientation in TRANSPOSE:
         base = base.transpose(TRANSPOSE[orientation])
-    base = for_format(base, output.format)
+    # Where two formats hold the same pixels (RGB in JPEG and WebP) they share one base and one resize.
+    bases = {output.format: for_format(base, output.format) for output in outputs}
+    del base
 
-    made: dict[str, Rendition] = {}
+    made: dict[tuple[str, str], Rendition] = {}
     for spec in sorted(specs, key=lambda s: targets[s.name][0] * targets[s.name][1], reverse=True):
         # Every rendition is filtered from the largest one's unencoded pixels, never from a smaller one.
-        made[spec.name] = encode(spec.name, resize(base, targets[spec.name]), output)
-    return [made[spec.name] for spec in specs]
+        resized: dict[int, Image.Image] = {}
+        for output in outputs:
+            source = bases[output.format]
+            if id(source) not in resized:
+                resized[id(source)] = resize(source, targets[spec.name])
+            made[spec.name, output.format] = encode(spec.name, resized[id(source)], output)
+    return [made[spec.name, output.format] for spec in specs for output in outputs]

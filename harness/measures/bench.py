@@ -29,15 +29,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from handler.constants import (
-    DEFAULT_MAX_HEIGHT,
-    DEFAULT_MAX_WIDTH,
-    DEFAULT_OUTPUT_QUALITY,
-    DEFAULT_THUMBNAIL_SIZE,
-)
+from handler.constants import DEFAULT_OUTPUT_QUALITY, DEFAULT_RENDITIONS
 
 METHODS: Final = ("handler", "naive-q85", "naive-q90", "floor", "pyvips", "pyvips-margin")
-# What the OutputFormat parameter and progressive JPEG cost: the handler variants, on the target photo only.
+# What the OutputFormats parameter and progressive JPEG cost: the handler variants, on the target photo only.
 FORMAT_METHODS: Final = ("handler-baseline", "handler-webp", "handler-avif")
 # The judged photo: a 12 MP phone JPEG as stored (4032 x 3024, EXIF orientation 6), shown 3024 x 4032.
 TARGET_FIXTURE: Final = "detail-12mp-portrait"
@@ -61,8 +56,8 @@ TARGET_VS_NAIVE: Final = 0.30
 TARGET_MEMORY_VS_NAIVE: Final = 0.5
 NAIVE_METHOD: Final = "naive-q85"
 """The naive recipe at the handler's own JPEG quality: what the targets and the quality gates compare with."""
-BOXES: Final = ((DEFAULT_MAX_WIDTH, DEFAULT_MAX_HEIGHT), (DEFAULT_THUMBNAIL_SIZE, DEFAULT_THUMBNAIL_SIZE))
-RENDITION_NAMES: Final = ("large", "thumbnail")
+BOXES: Final = tuple((spec.width, spec.height) for spec in DEFAULT_RENDITIONS)
+RENDITION_NAMES: Final = tuple(spec.name for spec in DEFAULT_RENDITIONS)
 # Scored against the reference; the floor is no rendition, and WebP/AVIF are reported by their bytes.
 SCORED_METHODS: Final = ("handler", "naive-q85", "naive-q90", "pyvips", "pyvips-margin", "handler-baseline")
 
@@ -110,7 +105,7 @@ def run_handler(data: bytes, output_format: str | None = None, progressive: bool
     renditions = make_renditions(
         data,
         settings.renditions,
-        OutputSpec(output_format or settings.output_format, settings.output_quality, progressive),
+        OutputSpec(output_format or settings.output_formats[0], settings.output_quality, progressive),
         max_pixels=settings.max_pixels,
     )
     return {r.name: r.data for r in renditions}

@@ -358,7 +358,7 @@ def test_the_entry_point_reads_settings_from_the_environment(
 
     upload = world.put("a/photo.jpg", fixture_bytes(PHOTO))
     monkeypatch.setenv("PROCESSED_BUCKET", PROCESSED)
-    monkeypatch.setenv("OUTPUT_FORMAT", "WEBP")
+    monkeypatch.setenv("OUTPUT_FORMATS", "WEBP")
     monkeypatch.setattr(app, "_settings", None)
     monkeypatch.setattr(app, "_deps", None)
 
@@ -386,12 +386,12 @@ def test_a_malformed_message_is_notified_with_its_message_id(world: World) -> No
 
 
 def test_a_bad_setting_fails_the_cold_start_with_its_name_and_value() -> None:
-    env = {"PATH": "", "AWS_LAMBDA_FUNCTION_NAME": "photopipe", "PROCESSED_BUCKET": "b", "MAX_WIDTH": "wide"}
+    env = {"PATH": "", "AWS_LAMBDA_FUNCTION_NAME": "photopipe", "PROCESSED_BUCKET": "b", "RENDITIONS": "wide"}
     out = subprocess.run(
         [sys.executable, "-c", "import handler.app"], capture_output=True, text=True, env=env
     )
     assert out.returncode != 0
-    assert "ConfigError: MAX_WIDTH='wide' is not allowed" in out.stderr
+    assert "ConfigError: RENDITIONS='wide' is not allowed" in out.stderr
 
 
 def test_records_are_handed_back_when_the_invocation_is_nearly_out_of_time(world: World) -> None:

@@ -23,9 +23,13 @@ def test_the_fingerprint_is_short_hex_and_stable() -> None:
     "changed",
     [
         replace(BASE, output_quality=BASE.output_quality - 1),
-        replace(BASE, output_format="WEBP"),
+        replace(BASE, output_formats=("WEBP",)),
+        replace(BASE, output_formats=("JPEG", "WEBP")),
+        replace(BASE, renditions=(*BASE.renditions, RenditionSpec("medium", 640, 640))),
+        replace(BASE, renditions=(RenditionSpec("large", 1600, 1200), *BASE.renditions[1:])),
+        replace(BASE, renditions=(RenditionSpec("big", 1024, 768), *BASE.renditions[1:])),
     ],
-    ids=["quality", "format"],
+    ids=["quality", "format", "another-format", "another-rendition", "a-size", "a-name"],
 )
 def test_a_change_to_what_makes_the_bytes_changes_the_fingerprint(changed: Settings) -> None:
     assert changed.fingerprint != BASE.fingerprint
@@ -44,13 +48,25 @@ def test_what_leaves_the_bytes_alone_leaves_the_fingerprint_alone(unchanged: Set
     assert unchanged.fingerprint == BASE.fingerprint
 
 
-def test_the_order_of_the_renditions_does_not_count() -> None:
-    from handler.fingerprint import settings_fingerprint
+def test_the_order_of_the_lists_does_not_count() -> None:
+    both = replace(BASE, output_formats=("JPEG", "WEBP"))
+    assert replace(both, renditions=both.renditions[::-1], output_formats=("WEBP", "JPEG")).fingerprint == (
+        both.fingerprint
+    )
 
-    specs = (RenditionSpec("large", 1024, 768), RenditionSpec("thumbnail", 256, 256))
-    assert settings_fingerprint(specs, ["JPEG", "WEBP"], 85) == settings_fingerprint(
-        specs[::-1], ["WEBP", "JPEG"], 85
-    )
-    assert settings_fingerprint(specs, ["JPEG"], 85) != settings_fingerprint(
-        (RenditionSpec("large", 1024, 769), specs[1]), ["JPEG"], 85
-    )
+
+def test_a_new_engine_changes_the_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import handler.fingerprint as fingerprint
+
+    before = BASE.fingerprint
+    monkeypatch.setattr(fingerprint, "RECIPE_VERSION", fingerprint.RECIPE_VERSION + 1)
+    fingerprint._fingerprint.cache_clear()
+    recipe_changed = BASE.fingerprint
+    monkeypatch.setattr(fingerprint.PIL, "__version__", "0.0.0")
+    fingerprint._fingerprint.cache_clear()
+    pillow_changed = BASE.fingerprint
+    monkeypatch.undo()
+    fingerprint._fingerprint.cache_clear()
+
+    assert len({before, recipe_changed, pillow_changed}) == 3
+    assert BASE.fingerprint == before

@@ -53,7 +53,7 @@ def _render_and_judge(fixture: str) -> dict[str, RenditionQuality]:
     renditions = make_renditions(
         detail_bytes(fixture),
         SPECS,
-        OutputSpec(SETTINGS.output_format, SETTINGS.output_quality),
+        [OutputSpec(fmt, SETTINGS.output_quality) for fmt in SETTINGS.output_formats],
         max_pixels=SETTINGS.max_pixels,
     )
     return _reference(fixture).judge({r.name: r.data for r in renditions})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.contract import TEMPLATE_PATH
 from harness.params import (
+    TEMPLATE_PATH,
     InvalidInputError,
     check_parameter,
     load_template,
@@ -14,6 +14,37 @@ from harness.params import (
 
 TEMPLATE = load_template(TEMPLATE_PATH)
 PARAMETERS = TEMPLATE["Parameters"]
+CONTRACT_NAMES = set(
+    [
+        "NotificationEmail",
+        "NamePrefix",
+        "Renditions",
+        "OutputFormats",
+        "OutputQuality",
+        "Runtime",
+        "Architecture",
+        "MemorySize",
+        "Timeout",
+        "ReservedConcurrency",
+        "Tracing",
+        "MaximumConcurrency",
+        "BatchSize",
+        "MaximumBatchingWindow",
+        "MaxReceiveCount",
+        "MaxInputBytes",
+        "MaxPixels",
+        "LogRetentionDays",
+        "CodeS3Bucket",
+        "CodeS3Key",
+        "CodeS3ObjectVersion",
+        "UploadKeyPrefix",
+        "RenditionTransitionDays",
+    ]
+)
+
+
+def test_the_template_declares_every_parameter_the_harness_passes() -> None:
+    assert set(PARAMETERS) >= CONTRACT_NAMES
 
 
 @pytest.mark.parametrize("name", sorted(n for n, spec in PARAMETERS.items() if "Default" in spec))
@@ -27,7 +58,8 @@ def test_every_default_passes_the_validator(name: str) -> None:
     [
         ("NamePrefix", "Photos"),
         ("NamePrefix", "xn--photos"),
-        ("OutputFormat", "PNG"),
+        ("OutputFormats", "PNG"),
+        ("Renditions", "large=1024x768,Thumb=256x256"),
         ("Timeout", "45"),
         ("MemorySize", "128"),
         ("Runtime", "python3.10"),
@@ -46,7 +78,8 @@ def test_a_typical_production_choice_passes() -> None:
         "NotificationEmail": "ops@example.com",
         "Runtime": "python3.12",
         "Architecture": "x86_64",
-        "OutputFormat": "WEBP",
+        "OutputFormats": "WEBP,JPEG",
+        "Renditions": "large=1600x1200,medium=800x800,thumbnail=200x200",
         "Timeout": "90",
         "MemorySize": "2048",
     }

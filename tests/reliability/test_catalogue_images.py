@@ -17,13 +17,13 @@ from PIL import Image
 
 from fixtures.catalogue import CATALOGUE, MARK, ImageCase, case_bytes
 from fixtures.event_cases import body_for
-from handler.constants import DEFAULT_MAX_HEIGHT, DEFAULT_MAX_WIDTH, DEFAULT_THUMBNAIL_SIZE
+from handler.constants import DEFAULT_RENDITIONS
 from handler.errors import ErrorType
 
 from .bounded import Meter, run_bounded
 from .world import UPLOAD_BUCKET, PipelineWorld
 
-BOXES = {"large": (DEFAULT_MAX_WIDTH, DEFAULT_MAX_HEIGHT), "thumbnail": (DEFAULT_THUMBNAIL_SIZE,) * 2}
+BOXES = {spec.name: (spec.width, spec.height) for spec in DEFAULT_RENDITIONS}
 FIGURES = os.environ.get("PHOTOPIPE_RELIABILITY_FIGURES")  # a path: append one JSON line per case
 
 

@@ -20,15 +20,7 @@ from PIL import Image
 
 from fixtures.catalogue import _heif_bytes, _photo
 from fixtures.event_cases import s3_record
-from handler.constants import (
-    DEFAULT_MAX_HEIGHT,
-    DEFAULT_MAX_PIXELS,
-    DEFAULT_MAX_WIDTH,
-    DEFAULT_THUMBNAIL_SIZE,
-    LARGE_RENDITION,
-    THUMBNAIL_RENDITION,
-    RenditionSpec,
-)
+from handler.constants import DEFAULT_MAX_PIXELS, DEFAULT_RENDITIONS
 from handler.errors import ErrorType, PermanentError
 from handler.events import ObjectEvent, parse_body
 from handler.imaging import OutputSpec, make_renditions
@@ -37,10 +29,7 @@ from .world import PipelineWorld, aws_credentials
 
 pytestmark = pytest.mark.fuzz
 
-SPECS = (
-    RenditionSpec(LARGE_RENDITION, DEFAULT_MAX_WIDTH, DEFAULT_MAX_HEIGHT),
-    RenditionSpec(THUMBNAIL_RENDITION, DEFAULT_THUMBNAIL_SIZE, DEFAULT_THUMBNAIL_SIZE),
-)
+SPECS = DEFAULT_RENDITIONS
 OUTPUT = OutputSpec(format="JPEG", quality=85)
 # One moto world for all examples of a test: building it per example would spend the budget on setup.
 PER_TEST = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

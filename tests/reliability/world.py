@@ -20,13 +20,8 @@ from botocore.config import Config
 
 from fixtures.event_cases import REGION, Stored, World, sqs_event
 from handler.app import Dependencies, process_event
-from handler.config import Settings
-from handler.constants import (
-    DEFAULT_MAX_HEIGHT,
-    DEFAULT_MAX_WIDTH,
-    DEFAULT_THUMBNAIL_SIZE,
-    EnvVar,
-)
+from handler.config import Settings, renditions_value
+from handler.constants import DEFAULT_OUTPUT_FORMATS, DEFAULT_RENDITIONS, EnvVar
 
 UPLOAD_BUCKET = "photopipe-test-uploads"
 PROCESSED_BUCKET = "photopipe-test-processed"
@@ -40,9 +35,8 @@ def base_env(**overrides: str) -> dict[str, str]:
     env: dict[str, str] = {
         EnvVar.PROCESSED_BUCKET: PROCESSED_BUCKET,
         EnvVar.ERROR_TOPIC_ARN: "",
-        EnvVar.MAX_WIDTH: str(DEFAULT_MAX_WIDTH),
-        EnvVar.MAX_HEIGHT: str(DEFAULT_MAX_HEIGHT),
-        EnvVar.THUMBNAIL_SIZE: str(DEFAULT_THUMBNAIL_SIZE),
+        EnvVar.RENDITIONS: renditions_value(DEFAULT_RENDITIONS),
+        EnvVar.OUTPUT_FORMATS: ",".join(DEFAULT_OUTPUT_FORMATS),
         EnvVar.POWERTOOLS_SERVICE_NAME: SERVICE,
         EnvVar.POWERTOOLS_METRICS_NAMESPACE: "Photopipe",
     }

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.contract import TEMPLATE_PATH
+TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template" / "template.json"
 
 PSEUDO_PARAMETERS = {
     "AWS::AccountId": "111122223333",
@@ -186,3 +186,46 @@ class Resolver:
             resource, attribute = name.split(".", 1)
             return self.attribute(resource, attribute)
         return self.values[name]
+
+
+def resolve_conditionally(
+    template: Mapping[str, Any], value: Any, parameters: Mapping[str, str] | None = None
+) -> Any:
+    """`value` resolved as CloudFormation would for these parameters: conditions evaluated (Fn::Equals,
+    Fn::Not, Fn::And, Fn::Or over resolved values), each Fn::If replaced by its branch, and list items that
+    come to AWS::NoValue dropped."""
+    resolver = Resolver(template, parameters)
+    no_value = object()
+
+    def condition(name: str) -> bool:
+        return truth(template["Conditions"][name])
+
+    def truth(node: Any) -> bool:
+        [(function, argument)] = node.items()
+        if function == "Fn::Equals":
+            left, right = (resolver.resolve(choose(part)) for part in argument)
+            return str(left) == str(right)
+        if function == "Fn::Not":
+            return not truth(argument[0])
+        if function == "Fn::And":
+            return all(truth(part) for part in argument)
+        if function == "Fn::Or":
+            return any(truth(part) for part in argument)
+        if function == "Condition":
+            return condition(argument)
+        raise ValueError(f"not a condition function: {function}")
+
+    def choose(node: Any) -> Any:
+        if isinstance(node, list):
+            chosen = [choose(item) for item in node]
+            return [item for item in chosen if item is not no_value]
+        if not isinstance(node, dict):
+            return node
+        if set(node) == {"Fn::If"}:
+            name, when_true, when_false = node["Fn::If"]
+            return choose(when_true if condition(name) else when_false)
+        if node == {"Ref": "AWS::NoValue"}:
+            return no_value
+        return {key: choose(item) for key, item in node.items()}
+
+    return resolver.resolve(choose(value))

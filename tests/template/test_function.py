@@ -29,9 +29,6 @@ def test_the_service_is_the_stack_and_the_namespace_is_the_handlers(template: di
 def test_settings_come_from_their_parameters_as_strings(template: dict[str, Any]) -> None:
     variables = _function(template)["Environment"]["Variables"]
     from_parameters = {
-        EnvVar.MAX_WIDTH: "MaxWidth",
-        EnvVar.MAX_HEIGHT: "MaxHeight",
-        EnvVar.THUMBNAIL_SIZE: "ThumbnailSize",
         EnvVar.OUTPUT_QUALITY: "OutputQuality",
         EnvVar.MAX_INPUT_BYTES: "MaxInputBytes",
         EnvVar.MAX_PIXELS: "MaxPixels",
@@ -39,7 +36,8 @@ def test_settings_come_from_their_parameters_as_strings(template: dict[str, Any]
     }
     for var, parameter in from_parameters.items():
         assert variables[var] == {"Fn::Sub": f"${{{parameter}}}"}, var
-    assert variables[EnvVar.OUTPUT_FORMAT] == {"Ref": "OutputFormat"}
+    assert variables[EnvVar.RENDITIONS] == {"Ref": "Renditions"}
+    assert variables[EnvVar.OUTPUT_FORMATS] == {"Ref": "OutputFormats"}
     assert variables[EnvVar.PROCESSED_BUCKET] == {"Ref": "ProcessedBucket"}
     assert variables[EnvVar.ERROR_TOPIC_ARN] == {"Ref": "ErrorTopic"}
 

@@ -16,9 +16,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from harness.contract import TEMPLATE_PATH
 from harness.emulator.motocompat import patch_condition_equals, patch_novalue_in_lists
 from harness.outputs import StackOutput
+
+from .cfn import TEMPLATE_PATH
 
 REGION: Final = "us-west-2"
 CODE_BUCKET = "photopipe-code-test"
@@ -95,7 +96,7 @@ def test_the_created_function_and_queue_carry_the_resolved_settings(
 
     assert function["Handler"] == "handler.app.lambda_handler"
     assert function["Timeout"] == 60
-    assert function["Environment"]["Variables"]["MAX_WIDTH"] == "1024"
+    assert function["Environment"]["Variables"]["RENDITIONS"] == "large=1024x768,thumbnail=256x256"
     assert function["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "photopipe-wired"
     assert function["Environment"]["Variables"]["PROCESSED_BUCKET"] == outputs[StackOutput.PROCESSED_BUCKET]
     assert queue["VisibilityTimeout"] == "660"
