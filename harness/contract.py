@@ -42,10 +42,8 @@ class StackParameter(StrEnum):
 
     NAME_PREFIX = "NamePrefix"
     NOTIFICATION_EMAIL = "NotificationEmail"
-    MAX_WIDTH = "MaxWidth"
-    MAX_HEIGHT = "MaxHeight"
-    THUMBNAIL_SIZE = "ThumbnailSize"
-    OUTPUT_FORMAT = "OutputFormat"
+    RENDITIONS = "Renditions"
+    OUTPUT_FORMATS = "OutputFormats"
     OUTPUT_QUALITY = "OutputQuality"
     RENDITION_TRANSITION_DAYS = "RenditionTransitionDays"
     MAX_INPUT_BYTES = "MaxInputBytes"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.contract import TEMPLATE_PATH
 from harness.params import (
-    TEMPLATE_PATH,
     InvalidInputError,
     check_parameter,
     load_template,
@@ -14,37 +14,6 @@ from harness.params import (
 
 TEMPLATE = load_template(TEMPLATE_PATH)
 PARAMETERS = TEMPLATE["Parameters"]
-CONTRACT_NAMES = set(
-    [
-        "NotificationEmail",
-        "NamePrefix",
-        "Renditions",
-        "OutputFormats",
-        "OutputQuality",
-        "Runtime",
-        "Architecture",
-        "MemorySize",
-        "Timeout",
-        "ReservedConcurrency",
-        "Tracing",
-        "MaximumConcurrency",
-        "BatchSize",
-        "MaximumBatchingWindow",
-        "MaxReceiveCount",
-        "MaxInputBytes",
-        "MaxPixels",
-        "LogRetentionDays",
-        "CodeS3Bucket",
-        "CodeS3Key",
-        "CodeS3ObjectVersion",
-        "UploadKeyPrefix",
-        "RenditionTransitionDays",
-    ]
-)
-
-
-def test_the_template_declares_every_parameter_the_harness_passes() -> None:
-    assert set(PARAMETERS) >= CONTRACT_NAMES
 
 
 @pytest.mark.parametrize("name", sorted(n for n, spec in PARAMETERS.items() if "Default" in spec))

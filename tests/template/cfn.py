@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template" / "template.json"
+from harness.contract import TEMPLATE_PATH
 
 PSEUDO_PARAMETERS = {
     "AWS::AccountId": "111122223333",

@@ -16,10 +16,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from harness.contract import TEMPLATE_PATH
 from harness.emulator.motocompat import patch_condition_equals, patch_novalue_in_lists
 from harness.outputs import StackOutput
-
-from .cfn import TEMPLATE_PATH
 
 REGION: Final = "us-west-2"
 CODE_BUCKET = "photopipe-code-test"
