@@ -13,6 +13,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from handler.config import (
+    OUTPUT_FORMATS_GRAMMAR,
+    RENDITIONS_GRAMMAR,
+    parse_output_formats,
+    parse_renditions,
+)
 from harness.contract import TEMPLATE_PATH, StackParameter
 
 STACK_NAME_PATTERN: Final = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
@@ -162,6 +168,7 @@ def validate_parameters(
             problems.append(f"{name} is not a parameter of the template; allowed: {', '.join(sorted(specs))}")
             continue
         problems.extend(check_parameter(name, value, specs[name]))
+        problems.extend(check_with_handler(name, value))
         if name == StackParameter.NOTIFICATION_EMAIL:
             try:
                 validate_email(value)
@@ -170,6 +177,26 @@ def validate_parameters(
     if problems:
         raise InvalidInputError("invalid parameters:\n  " + "\n  ".join(problems))
     return dict(given)
+
+
+# What an AllowedPattern cannot say (a name used twice, a side outside the limits) the function would refuse
+# at its cold start; the deploy refuses it first, with the function's own parser and words.
+_HANDLER_PARSERS: Final = {
+    StackParameter.RENDITIONS: (parse_renditions, RENDITIONS_GRAMMAR),
+    StackParameter.OUTPUT_FORMATS: (parse_output_formats, OUTPUT_FORMATS_GRAMMAR),
+}
+
+
+def check_with_handler(name: str, value: str) -> list[str]:
+    """The function's own refusal of a Renditions or OutputFormats value, as a problem line (or none)."""
+    if name not in _HANDLER_PARSERS:
+        return []
+    parse, grammar = _HANDLER_PARSERS[StackParameter(name)]
+    try:
+        parse(value)
+    except ValueError as exc:
+        return [f"{name}={value!r}: {exc}; expected {grammar}"]
+    return []
 
 
 def missing_required(given: Iterable[str], template: Mapping[str, Any]) -> list[str]:

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from handler.constants import DEFAULT_OUTPUT_FORMATS, DEFAULT_RENDITIONS
+
 FULL_VCPU_MB: Final = 1769
 MEMORY_SIZES_MB: Final = (128, 256, 512, 768, 1024, 1536, 1769, 2048, 3008)
 ARCHITECTURES: Final = ("x86_64", "arm64")
@@ -58,7 +60,8 @@ class Workload:
     min_memory_mb: int = 128
     """The smallest memory size the deployment allows (the template's MemorySize MinValue)."""
     batch_size: int = 10
-    renditions: int = 2
+    renditions: int = len(DEFAULT_RENDITIONS) * len(DEFAULT_OUTPUT_FORMATS)
+    """Rendition objects written per photo (one PUT each): the Renditions list times the OutputFormats."""
     arm64_cpu_factor: float = 1.15
     """Assumption (this machine is x86_64): Graviton CPU time for Pillow/libjpeg-turbo relative to x86_64."""
     sqs_requests: int = 3

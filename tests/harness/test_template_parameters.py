@@ -54,3 +54,17 @@ def test_a_typical_production_choice_passes() -> None:
     }
 
     assert validate_parameters(given, TEMPLATE) == given
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("large=1024x768,large=640x640", "the name 'large' is used twice"),
+        ("large=1024x768,tiny=16x16", "tiny's side of 16 px is out of range"),
+    ],
+)
+def test_renditions_the_pattern_lets_through_are_refused_with_the_functions_reason(
+    value: str, why: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=f"Renditions={value!r}: {why}"):
+        validate_parameters({"Renditions": value}, TEMPLATE)
