@@ -16,6 +16,7 @@ from botocore.config import Config
 from handler.app import Dependencies, process_event
 from handler.config import Settings
 from handler.constants import EnvVar
+from tests.support.lambda_context import InvocationContext
 
 REGION = "us-east-1"
 UPLOADS = "photopipe-handler-uploads"
@@ -34,15 +35,6 @@ class Upload:
     etag: str
     size: int
     sequencer: str
-
-
-class Context:
-    function_name = "photopipe-handler-test"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:photopipe-handler-test"
-
-    def __init__(self, request_id: str) -> None:
-        self.aws_request_id = request_id
 
 
 @dataclass
@@ -158,7 +150,10 @@ class World:
     ) -> Result:
         self.capsys.readouterr()
         response = process_event(
-            event, Context(f"req-{next(self._request)}"), settings or self.settings, deps or self.deps()
+            event,
+            InvocationContext(f"req-{next(self._request)}"),
+            settings or self.settings,
+            deps or self.deps(),
         )
         result = Result(response)
         for line in self.capsys.readouterr().out.splitlines():

@@ -31,8 +31,9 @@ from handler.constants import (
 from handler.errors import ErrorType
 from handler.keys import rendition_key
 from handler.storage import CACHE_CONTROL
+from tests.support.lambda_context import InvocationContext
 
-from .aws import PROCESSED, SERVICE, UPLOADS, Context, World
+from .aws import PROCESSED, SERVICE, UPLOADS, World
 from .conftest import decode
 from .faults import KINDS, NOT_THE_PHOTOS_FAULT, Counter, Fault
 
@@ -362,9 +363,7 @@ def test_the_entry_point_reads_settings_from_the_environment(
     monkeypatch.setattr(app, "_settings", None)
     monkeypatch.setattr(app, "_deps", None)
 
-    from .aws import Context
-
-    response = app.lambda_handler(world.sqs_event(("m-1", world.body(upload))), Context("req-x"))
+    response = app.lambda_handler(world.sqs_event(("m-1", world.body(upload))), InvocationContext("req-x"))
 
     assert response == {"batchItemFailures": []}
     assert set(world.renditions()) == {"large/a/photo.webp", "thumbnail/a/photo.webp"}
@@ -396,8 +395,7 @@ def test_a_bad_setting_fails_the_cold_start_with_its_name_and_value() -> None:
 
 def test_records_are_handed_back_when_the_invocation_is_nearly_out_of_time(world: World) -> None:
     upload = world.put("a/photo.jpg", fixture_bytes(PHOTO))
-    context = Context("req-late")
-    context.get_remaining_time_in_millis = lambda: 1000  # type: ignore[attr-defined]
+    context = InvocationContext("req-late", remaining_ms=1000)
     event = world.sqs_event(("m-1", world.body(upload)), ("m-2", world.body(upload)))
 
     response = process_event(event, context, world.settings, world.deps())
@@ -409,8 +407,7 @@ def test_records_are_handed_back_when_the_invocation_is_nearly_out_of_time(world
 
 def test_a_record_handed_back_on_its_last_receive_is_notified_before_the_dlq(world: World) -> None:
     upload = world.put("a/photo.jpg", fixture_bytes(PHOTO))
-    context = Context("req-late")
-    context.get_remaining_time_in_millis = lambda: 1000  # type: ignore[attr-defined]
+    context = InvocationContext("req-late", remaining_ms=1000)
     event = world.sqs_event(("m-1", world.body(upload)), receive_count=world.settings.max_receive_count)
 
     response = process_event(event, context, world.settings, world.deps())

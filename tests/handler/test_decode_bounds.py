@@ -24,8 +24,9 @@ from handler.constants import RenditionSpec
 from handler.errors import DecoderOutOfMemoryError, ErrorType, PermanentError
 from handler.imaging import OutputSpec, limits, make_renditions
 from handler.imaging.decode import load_image, normalise_mode, open_image
+from tests.support.lambda_context import InvocationContext
 
-from .aws import Context, World
+from .aws import World
 
 SPECS = (RenditionSpec("large", 1024, 768), RenditionSpec("thumbnail", 256, 256))
 JPEG = OutputSpec("JPEG", 85)
@@ -195,13 +196,13 @@ def test_a_photo_the_decoder_had_no_memory_for_is_retried_then_notified_naming_i
     upload = world.put("phone/IMG_0002.HEIC", fixture_bytes("heic"))
 
     early = world.sqs_event(("m-1", world.body(upload)), receive_count=1)
-    assert process_event(early, Context("req-1"), world.settings, world.deps()) == {
+    assert process_event(early, InvocationContext("req-1"), world.settings, world.deps()) == {
         "batchItemFailures": [{"itemIdentifier": "m-1"}]
     }
     assert world.notifications() == [], "a retry may find the memory: no notice yet"
 
     last = world.sqs_event(("m-1", world.body(upload)), receive_count=world.settings.max_receive_count)
-    assert process_event(last, Context("req-2"), world.settings, world.deps()) == {
+    assert process_event(last, InvocationContext("req-2"), world.settings, world.deps()) == {
         "batchItemFailures": [{"itemIdentifier": "m-1"}]
     }
     [note] = world.notifications()

@@ -22,6 +22,7 @@ from fixtures.event_cases import REGION, Stored, World, sqs_event
 from handler.app import Dependencies, process_event
 from handler.config import Settings, renditions_value
 from handler.constants import DEFAULT_OUTPUT_FORMATS, DEFAULT_RENDITIONS, EnvVar
+from tests.support.lambda_context import InvocationContext
 
 UPLOAD_BUCKET = "photopipe-test-uploads"
 PROCESSED_BUCKET = "photopipe-test-processed"
@@ -42,23 +43,6 @@ def base_env(**overrides: str) -> dict[str, str]:
     }
     env.update(overrides)
     return {str(k): v for k, v in env.items()}
-
-
-class LambdaContext:
-    """The attributes of the Lambda context object that the handler and Powertools read."""
-
-    function_name = "photopipe-test-function"
-    function_version = "$LATEST"
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:photopipe-test-function"
-    memory_limit_in_mb = 1024
-    log_group_name = "/aws/lambda/photopipe-test-function"
-    log_stream_name = "2026/11/29/[$LATEST]0123456789abcdef"
-
-    def __init__(self, request_id: str = "req-0001") -> None:
-        self.aws_request_id = request_id
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
 
 
 @dataclass
@@ -170,7 +154,7 @@ class PipelineWorld:
         settings: Settings | None = None,
     ) -> Invocation:
         """Run the handler once, capturing the JSON lines it prints (EMF metrics and structured logs)."""
-        context = LambdaContext(f"req-{next(self._requests):04d}")
+        context = InvocationContext(f"req-{next(self._requests):04d}")
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             response = process_event(event, context, settings or self.settings, deps or self.dependencies())
