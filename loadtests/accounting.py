@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Outcome = Literal["processed", "rejected", "dlq", "lost", "not-uploaded"]
+Outcome = Literal["processed", "rejected", "dlq", "deleted", "lost", "not-uploaded"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,10 @@ class Upload:
     worker: str = ""
     album: bool = False
     error: str | None = None
+    then: str = "keep"
+    """What the uploader does to the photo after the lifecycle delay (loadtests.lifecycle.Fate)."""
+    etag: str = ""
+    version_id: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -40,7 +44,9 @@ class Upload:
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
-    outcome: Literal["processed", "rejected", "dlq"]
+    """How a photo ended: "deleted" when its owner deleted it before the watcher saw it processed."""
+
+    outcome: Literal["processed", "rejected", "dlq", "deleted"]
     at: float
     error_type: str | None = None
 
@@ -96,7 +102,15 @@ def account(
 ) -> Accounting:
     """Match every upload to its resolution and judge the run: nothing lost, no valid photo failed, no
     upload refused, end-to-end p95 within the threshold."""
-    counts = {"uploads": 0, "processed": 0, "rejected": 0, "dlq": 0, "lost": 0, "not-uploaded": 0}
+    counts = {
+        "uploads": 0,
+        "processed": 0,
+        "rejected": 0,
+        "dlq": 0,
+        "deleted": 0,
+        "lost": 0,
+        "not-uploaded": 0,
+    }
     lost: list[str] = []
     valid_failed: list[str] = []
     bad_processed: list[str] = []
@@ -112,6 +126,8 @@ def account(
             continue
         if outcome == "lost":
             lost.append(upload.key)
+            continue
+        if outcome == "deleted":  # gone before it was seen: no latency, and nothing owed any more
             continue
         assert resolution is not None
         latencies[upload.key] = max(0.0, (resolution.at - upload.started) * 1000)
@@ -166,6 +182,8 @@ def break_steps(
         if not 0 <= step < len(rates):
             continue
         resolution = resolutions.get(upload.key)
+        if resolution is not None and resolution.outcome == "deleted":
+            continue
         by_step[step].append(math.inf if resolution is None else (resolution.at - upload.started) * 1000)
     results = []
     for step, rate in enumerate(rates):
@@ -210,6 +228,7 @@ def timeline(
     """Upload rate (by PUT start), resolution rate (by when it was seen) and the p95 of the photos resolved
     in each window."""
     uploads = [u for u in uploads if u.ok]
+    resolutions = {k: r for k, r in resolutions.items() if r.outcome != "deleted"}
     started = {u.key: u.started for u in uploads}
     times = [u.started for u in uploads] + [r.at for k, r in resolutions.items() if k in started]
     if not times:

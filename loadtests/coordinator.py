@@ -7,7 +7,6 @@ twice.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
@@ -18,34 +17,39 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+from botocore.exceptions import BotoCoreError, ClientError
 from gevent.pool import Pool
 
-from handler.constants import LARGE_RENDITION, THUMBNAIL_RENDITION, EnvVar
-from handler.keys import extension_for, rendition_key
 from harness.outputs import StackOutput
 from loadtests import report
 from loadtests.accounting import Resolution, Upload, account, break_steps, highest_held_rate, timeline
+from loadtests.layout import RenditionLayout, read_layout
+from loadtests.lifecycle import account_lifecycle
+from loadtests.progress import progress_of, write_progress
+from loadtests.state import RunState
+from loadtests.target import Target
 from loadtests.watcher import Tracker
 
 log = logging.getLogger("photopipe.load")
-# The handler writes the large rendition first and the thumbnail last (handler.app, specs order).
-RENDITIONS = (LARGE_RENDITION, THUMBNAIL_RENDITION)
 CLOUDWATCH_EVERY = 60.0
 HEADS_PER_SECOND = 50  # the watcher's budget of rendition HEADs, most overdue first
+PROGRESS_EVERY = 2.0
 
 
-def output_extension(target: Any) -> str:
-    """The function's output format, read from its configuration (JPEG when it cannot be read)."""
-    with contextlib.suppress(Exception):
-        config = target.session.client("lambda").get_function_configuration(
-            FunctionName=target.outputs[StackOutput.FUNCTION_NAME]
-        )
-        return extension_for(config["Environment"]["Variables"].get(EnvVar.OUTPUT_FORMAT, "JPEG"))
-    return extension_for("JPEG")
+def stack_layout(target: Target) -> RenditionLayout:
+    """The rendition keys the deployed function writes (refused, never guessed, when they cannot be read)."""
+    return read_layout(target.session.client("lambda"), target.outputs[StackOutput.FUNCTION_NAME])
+
+
+def report_dir(options: Any) -> Path:
+    return Path(options.report_dir or Path("reports") / options.run_id)
 
 
 def resolution_event(environment: Any, upload: Upload, resolution: Resolution) -> None:
-    """One E2E request per photo: failed when the outcome is not what the fixture is owed."""
+    """One E2E request per photo: failed when the outcome is not what the fixture is owed. A photo deleted
+    before it was seen processed has no end-to-end time: it is counted by the accounting alone."""
+    if resolution.outcome == "deleted":
+        return
     failure = None
     if upload.expected == "processed" and resolution.outcome != "processed":
         failure = RuntimeError(f"valid photo {resolution.outcome}: {resolution.error_type}")
@@ -72,15 +76,12 @@ def failure_event(environment: Any, upload: Upload, name: str, seconds: float, w
     )
 
 
-def start_tracker(environment: Any, ctx: Any, options: Any) -> Tracker:
+def start_tracker(environment: Any, ctx: RunState, options: Any, layout: RenditionLayout) -> Tracker:
     from botocore.config import Config
 
+    assert ctx.target is not None
     session = ctx.target.session
     config = Config(max_pool_connections=32, retries={"mode": "standard"})
-    extension = output_extension(ctx.target)
-
-    def keys(source: str) -> list[str]:
-        return [rendition_key(name, source, extension) for name in RENDITIONS]
 
     def timed_out(upload: Upload) -> None:
         failure_event(
@@ -96,9 +97,10 @@ def start_tracker(environment: Any, ctx: Any, options: Any) -> Tracker:
         sqs=session.client("sqs", config=config),
         sns=session.client("sns", config=config),
         outputs=ctx.target.outputs,
-        rendition_keys=keys,
+        rendition_keys=layout.keys,
         run_id=options.run_id,
         timeout=options.e2e_timeout,
+        lifecycle_delay=options.lifecycle_delay,
         on_resolved=lambda upload, resolution: resolution_event(environment, upload, resolution),
         on_timeout=timed_out,
     )
@@ -127,6 +129,9 @@ def _poll_loop(tracker: Tracker) -> None:
             due = tracker.due(started, limit=HEADS_PER_SECOND // 10)
             if due:
                 pool.map(tracker.check, due)
+            followed = tracker.followed_due(started, limit=HEADS_PER_SECOND // 10)
+            if followed:
+                pool.map(tracker.follow, followed)
         except Exception:
             log.exception("rendition poll failed")
         gevent.sleep(max(0.0, 0.1 - (time.time() - started)))
@@ -141,29 +146,55 @@ def _error_loop(tracker: Tracker) -> None:
             gevent.sleep(1)
 
 
-def _snapshot_loop(tracker: Tracker, ctx: Any) -> None:
+def _snapshot_loop(tracker: Tracker, ctx: RunState) -> None:
+    """The backlog for the report, and the progress for run.py's live panel."""
+    assert ctx.run_started is not None
+    assert ctx.spec is not None
+    out = report_dir(ctx.need_options())
     while True:
-        tracker.snapshot(time.time() - ctx.run_started)
-        gevent.sleep(2)
+        now = time.time()
+        tracker.snapshot(now - ctx.run_started)
+        latest = tracker.snapshots[-1]
+        progress = progress_of(
+            ctx.spec,
+            now - ctx.run_started,
+            now,
+            tracker.uploads.values(),
+            tracker.resolutions,
+            timeout=tracker.timeout,
+            queue_visible=latest.queue_visible,
+            deleted=sum(d.ok for d in tracker.deletions.values()),
+            reuploaded=sum(u.ok for u in tracker.reuploads.values()),
+        )
+        try:
+            write_progress(out, progress)
+        except OSError as exc:
+            log.warning("cannot write the run's progress to %s: %s", out, exc)
+        gevent.sleep(PROGRESS_EVERY)
 
 
-def _cloudwatch_loop(ctx: Any) -> None:
+def _cloudwatch_loop(ctx: RunState) -> None:
     """CloudWatch during the run: the pipeline's own counts so far, once a minute (they lag on AWS)."""
+    assert ctx.run_started is not None
     while True:
         gevent.sleep(CLOUDWATCH_EVERY)
-        with contextlib.suppress(Exception):
+        try:
             figures = _cloudwatch(ctx, since=ctx.run_started)
-            ctx.cloudwatch_during.append(
-                {
-                    "t": round(time.time() - ctx.run_started, 1),
-                    **{k: figures.get(k) for k in ("Lambda Invocations Sum", "ProcessedImages Sum")},
-                }
-            )
+        except (ClientError, BotoCoreError) as exc:
+            log.warning("reading CloudWatch during the run failed: %s", exc)
+            continue
+        ctx.cloudwatch_during.append(
+            {
+                "t": round(time.time() - ctx.run_started, 1),
+                **{k: figures.get(k) for k in ("Lambda Invocations Sum", "ProcessedImages Sum")},
+            }
+        )
 
 
-def _cloudwatch(ctx: Any, since: float) -> dict[str, float | None]:
+def _cloudwatch(ctx: RunState, since: float) -> dict[str, float | None]:
     from harness.metrics import read_metrics
 
+    assert ctx.target is not None
     result = read_metrics(
         ctx.target.session,
         ctx.target.stack_name,
@@ -175,29 +206,42 @@ def _cloudwatch(ctx: Any, since: float) -> dict[str, float | None]:
     return {item.label: item.value for item in result.values}
 
 
-def finalize(environment: Any, ctx: Any) -> None:
+def finalize(environment: Any, ctx: RunState) -> None:
     """Stops the loops, reads S3/SQS back once more and reports every photo still unaccounted as lost."""
-    if ctx.finalized or ctx.tracker is None:
+    if ctx.finalized or ctx.tracker is None or ctx.layout is None:
         return
     ctx.finalized = True
-    for loop in getattr(ctx, "loops", []):
+    for loop in ctx.loops:
         loop.kill(block=False)
     tracker = ctx.tracker
     options = ctx.options
-    prefixes = [f"{name}/{options.key_prefix}{options.run_id}/" for name in RENDITIONS]
-    tracker.finalize(prefixes)
+    assert options is not None
+    tracker.finalize(ctx.layout.prefixes(f"{options.key_prefix}{options.run_id}/"))
     now = time.time()
     for upload in tracker.pending():
         failure_event(environment, upload, "lost", now - upload.started, f"{upload.key} unaccounted")
     ctx.finished = now
 
 
-def write_report(environment: Any, ctx: Any) -> int:
+def write_report(environment: Any, ctx: RunState) -> int:
     """Accounting, CloudWatch after the run, the files; returns the process exit code."""
-    options, tracker, spec = ctx.options, ctx.tracker, ctx.spec
+    options, tracker, spec, target = ctx.options, ctx.tracker, ctx.spec, ctx.target
+    assert options is not None
+    assert tracker is not None
+    assert spec is not None
+    assert target is not None
+    assert ctx.mix is not None
     uploads = list(tracker.uploads.values())
     result = account(uploads, tracker.resolutions, p95_threshold_ms=options.p95_ms)
-    start = getattr(ctx, "run_started", min((u.started for u in uploads), default=time.time()))
+    lifecycle = account_lifecycle(
+        tracker.deletions.values(),
+        tracker.reuploads.values(),
+        present=tracker.present,
+        rendition_keys=tracker.rendition_keys,
+        fresh=tracker.fresh,
+    )
+    result.verdicts.update(lifecycle.verdicts)
+    start = ctx.run_started or min((u.started for u in uploads), default=time.time())
     steps = []
     held = None
     if spec.name == "break":
@@ -214,7 +258,7 @@ def write_report(environment: Any, ctx: Any) -> int:
         result.verdicts = {k: v for k, v in result.verdicts.items() if not k.startswith("end-to-end")}
     delay = options.metrics_delay
     if delay is None:
-        delay = 0.0 if ctx.target.is_local else 180.0
+        delay = 0.0 if target.is_local else 180.0
     if delay > 0:
         log.info("waiting %.0f s for CloudWatch to publish the run's metrics", delay)
         gevent.sleep(delay)
@@ -222,12 +266,12 @@ def write_report(environment: Any, ctx: Any) -> int:
     cloudwatch_error = None
     try:
         cloudwatch = _cloudwatch(ctx, since=start)
-    except Exception as exc:
+    except (ClientError, BotoCoreError) as exc:
         cloudwatch_error = f"{type(exc).__name__}: {exc}"
-    out = Path(options.report_dir or Path("reports") / options.run_id)
+    out = report_dir(options)
     data = {
         "run_id": options.run_id,
-        "target": ctx.target.describe(),
+        "target": target.describe(),
         "shape": {
             **asdict(spec),
             "load_seconds": spec.load_seconds,
@@ -235,18 +279,18 @@ def write_report(environment: Any, ctx: Any) -> int:
         },
         "mix": dict(ctx.mix.shares),
         "started": datetime.fromtimestamp(start, UTC).isoformat(),
-        "finished": datetime.fromtimestamp(getattr(ctx, "finished", time.time()), UTC).isoformat(),
+        "finished": datetime.fromtimestamp(ctx.finished or time.time(), UTC).isoformat(),
         "stopped_early_at_s": None
         if ctx.stopped_early_at is None
         else round(ctx.stopped_early_at - start, 1),
         "accounting": result.to_json(),
+        "lifecycle": lifecycle.to_json(),
         "p95_threshold_ms": options.p95_ms,
         "e2e_timeout_s": options.e2e_timeout,
         "locust": report.locust_stats(environment.stats),
         "cloudwatch": cloudwatch,
-        "cloudwatch_during": getattr(ctx, "cloudwatch_during", []),
-        "cloudwatch_notes": getattr(ctx, "cloudwatch_notes", [])
-        + ([cloudwatch_error] if cloudwatch_error else []),
+        "cloudwatch_during": ctx.cloudwatch_during,
+        "cloudwatch_notes": ctx.cloudwatch_notes + ([cloudwatch_error] if cloudwatch_error else []),
         "break": {"steps": [asdict(s) for s in steps], "highest_held_rate": held}
         if spec.name == "break"
         else None,

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import json
+import statistics
 import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+import psutil
+
+from fixtures.generate import fixture_bytes
+from handler.config import Settings
+from handler.errors import PermanentError
+from handler.imaging import OutputSpec, make_renditions
+from loadtests.mix import FixtureMix
 
 SERVER: Final = "moto server"
 HARNESS: Final = "run.py (other threads)"
@@ -49,7 +58,7 @@ def _cpu(process: Any) -> float:
 def _category(process: Any) -> str:
     try:
         line = " ".join(process.cmdline())
-    except Exception:
+    except psutil.Error:  # ended or not ours to read
         return "other"
     if "harness.emulator.serve" in line:
         return SERVER
@@ -74,9 +83,6 @@ class CpuSampler:
     worker_rss: dict[int, list[tuple[float, int]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        import psutil
-
-        self.psutil = psutil
         self.started = time.time()
         self.me = psutil.Process()
         self.base = _cpu(self.me)
@@ -88,7 +94,7 @@ class CpuSampler:
     def _thread_times(self) -> dict[int, tuple[str, float]]:
         names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
         found: dict[int, tuple[str, float]] = {}
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(psutil.Error):  # this process's threads: only while it is being torn down
             for item in self.me.threads():
                 name = names.get(item.id, "")
                 part = next((p for prefix, p in THREAD_PARTS.items() if name.startswith(prefix)), None)
@@ -98,7 +104,7 @@ class CpuSampler:
 
     def _sample(self) -> None:
         for child in self.me.children(recursive=True):
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(psutil.Error):  # a process that ended since it was listed
                 key = child.pid
                 if key not in self.last:  # a process older than the sampler counts from now on
                     older = child.create_time() < self.started
@@ -109,7 +115,7 @@ class CpuSampler:
                 if category == FUNCTION:
                     self.worker_rss.setdefault(key, []).append((time.time(), child.memory_info().rss))
         self.threads.update(self._thread_times())
-        machine = self.psutil.cpu_times()
+        machine = psutil.cpu_times()
         busy = float(machine.user + machine.system + machine.nice + getattr(machine, "irq", 0.0))
         self.series.append((time.time(), self.totals(), busy))
 
@@ -200,3 +206,20 @@ def emulator_ms_per_photo(cpu: dict[str, float], photos: int) -> float | None:
     if photos <= 0:
         return None
     return sum(cpu.get(part, 0.0) for part in EMULATOR_PARTS) * 1000 / photos
+
+
+def imaging_ms_per_photo(mix: FixtureMix, settings: Settings, runs: int = 3) -> float:
+    """The mix's CPU time per photo through the handler's imaging on this machine, with the stack's own
+    renditions and formats (median of `runs` each). A bad file costs what its rejection costs."""
+    outputs = [OutputSpec(fmt, settings.output_quality) for fmt in settings.output_formats]
+    total = 0.0
+    for name, share in mix.shares.items():
+        data = fixture_bytes(name)
+        times = []
+        for _ in range(runs):
+            started = time.process_time()
+            with contextlib.suppress(PermanentError):  # a bad file: its rejection is the work it costs
+                make_renditions(data, settings.renditions, outputs, max_pixels=settings.max_pixels)
+            times.append(time.process_time() - started)
+        total += share * statistics.median(times) * 1000
+    return total

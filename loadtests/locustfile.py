@@ -10,13 +10,11 @@ shape's load is over, reads back S3, SQS and CloudWatch, writes the report and s
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import random
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
@@ -24,39 +22,25 @@ from locust import LoadTestShape, User, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
 from fixtures.generate import BY_NAME, fixture_bytes
+from harness.outputs import StackOutput
 from loadtests import coordinator
 from loadtests import options as opts
 from loadtests import target as targets
 from loadtests.accounting import Upload
-from loadtests.shapes import ShapeSpec
-from loadtests.watcher import Tracker, new_run_id
+from loadtests.layout import LayoutError
+from loadtests.lifecycle import DELETE, KEEP, REUPLOAD, Deletion, choose_fate
+from loadtests.state import RunState
+from loadtests.watcher import new_run_id
 
 log = logging.getLogger("photopipe.load")
 UPLOAD_MESSAGE = "photopipe:upload"
+DELETE_MESSAGE = "photopipe:delete"
+REUPLOAD_MESSAGE = "photopipe:reupload"
 DRAIN_GRACE = 3.0  # seconds after the load for in-flight uploads to be reported
 BREAK_LATE_SHARE = 0.05  # the break shape stops once this share of photos is later than the p95 threshold
 
 
-@dataclass
-class Context:
-    """Per-process state: the uploading side and, where the accounting lives, the tracker."""
-
-    options: Any = None
-    spec: ShapeSpec | None = None
-    s3: Any = None
-    mix: Any = None
-    start: float = 0.0
-    worker: str = "local"
-    misdirected: int = 0
-    tracker: Tracker | None = None
-    target: Any = None
-    load_ended_at: float | None = None
-    stopped_early_at: float | None = None
-    finalized: bool = False
-    user_ids: itertools.count[int] = field(default_factory=itertools.count)
-
-
-CTX = Context()
+CTX = RunState()
 
 
 @events.init_command_line_parser.add_listener
@@ -83,17 +67,20 @@ def _init(environment: Any, **_kwargs: Any) -> None:
             CTX.mix = opts.fixture_mix(options)
             CTX.spec = opts.shape_spec(options)
             CTX.target = targets.resolve(options.stack_name, options.region)
-        except (ValueError, targets.TargetError) as exc:
+            CTX.layout = coordinator.stack_layout(CTX.target)
+        except (ValueError, targets.TargetError, LayoutError) as exc:
             sys.stderr.write(f"photopipe load: {exc}\n")
             sys.exit(2)
         options.run_id = options.run_id or new_run_id()
         options.region = CTX.target.region
-        options.pp_upload_bucket = CTX.target.outputs["UploadBucketName"]
+        options.pp_upload_bucket = CTX.target.outputs[StackOutput.UPLOAD_BUCKET]
         if options.misdirect > 0:
             options.pp_unwatched_bucket = targets.unwatched_bucket(CTX.target, options.run_id)
         CTX.options = options
-        CTX.tracker = coordinator.start_tracker(environment, CTX, options)
+        CTX.tracker = coordinator.start_tracker(environment, CTX, options, CTX.layout)
         environment.runner.register_message(UPLOAD_MESSAGE, _on_upload)
+        environment.runner.register_message(DELETE_MESSAGE, _on_delete)
+        environment.runner.register_message(REUPLOAD_MESSAGE, _on_reupload)
         AlbumUploader.fixed_count = options.album_users
         log.info("run %s against %s (%s)", options.run_id, CTX.target.describe(), CTX.spec.name)
     if _uploads(environment):
@@ -129,6 +116,16 @@ def _on_upload(environment: Any, msg: Any, **_kwargs: Any) -> None:
         CTX.tracker.add(Upload.from_json(msg.data))
 
 
+def _on_delete(environment: Any, msg: Any, **_kwargs: Any) -> None:
+    if CTX.tracker is not None:
+        CTX.tracker.deleted(Deletion.from_json(msg.data))
+
+
+def _on_reupload(environment: Any, msg: Any, **_kwargs: Any) -> None:
+    if CTX.tracker is not None:
+        CTX.tracker.reuploaded(Upload.from_json(msg.data))
+
+
 # ----------------------------------------------------------------------------------------- users
 class _PacedUploader(User):
     """Uploads on the shared schedule: user i of n takes its 1/n of the photos due by the shape's curve, at
@@ -146,15 +143,16 @@ class _PacedUploader(User):
 
     def share(self) -> float:
         """This class's share of the photos: albums take --album-share when there are album users."""
-        options = CTX.options
+        options = CTX.need_options()
         album_share = float(options.album_share) if options.album_users > 0 else 0.0
         return album_share if self.album else 1.0 - album_share
 
     def batch(self) -> int:
-        return int(CTX.options.album_size) if self.album else 1
+        return int(CTX.need_options().album_size) if self.album else 1
 
     def users_of_class(self) -> int:
-        return max(1, int(CTX.options.album_users)) if self.album else int(CTX.options.uploaders)
+        options = CTX.need_options()
+        return max(1, int(options.album_users)) if self.album else int(options.uploaders)
 
     @task
     def upload(self) -> None:
@@ -176,20 +174,43 @@ class _PacedUploader(User):
             gevent.joinall(group)
 
     def put_one(self) -> None:
-        options = CTX.options
+        options = CTX.need_options()
+        assert CTX.mix is not None
         name = CTX.mix.choose(self.rng)
-        fixture = BY_NAME[name]
-        data = fixture_bytes(name)
         bucket = options.pp_upload_bucket
         if options.misdirect > 0 and CTX.misdirected < options.misdirect and options.pp_unwatched_bucket:
             CTX.misdirected += 1
             bucket = options.pp_unwatched_bucket
         unique = f"{CTX.worker}-{self.index}-{self.rng.getrandbits(40):010x}"
-        key = f"{options.key_prefix}{options.run_id}/{unique}-{fixture.filename}"
+        key = f"{options.key_prefix}{options.run_id}/{unique}-{BY_NAME[name].filename}"
+        fate = (
+            choose_fate(
+                self.rng,
+                BY_NAME[name].expected,
+                delete_share=options.delete_share,
+                reupload_share=options.reupload_share,
+            )
+            if bucket == options.pp_upload_bucket
+            else KEEP  # a misdirected photo must stay lost, not be excused by its deletion
+        )
+        record = self.put(bucket, key, name, then=fate)
+        self.environment.runner.send_message(UPLOAD_MESSAGE, record.to_json())
+        if record.ok and fate == DELETE:
+            gevent.spawn_later(options.lifecycle_delay, self.delete, bucket, key)
+        elif record.ok and fate == REUPLOAD:
+            gevent.spawn_later(options.lifecycle_delay, self.reupload, bucket, key, name)
+
+    def put(self, bucket: str, key: str, name: str, *, then: str = KEEP) -> Upload:
+        """One PUT, reported to Locust as an "S3 PUT" request; returns what the accounting is told."""
+        assert CTX.s3 is not None
+        fixture = BY_NAME[name]
+        data = fixture_bytes(name)
         started = time.time()
         error: Exception | None = None
+        answer: dict[str, Any] = {}
         try:
-            CTX.s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=fixture.content_type)
+            put = CTX.s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=fixture.content_type)
+            answer = dict(put)
         except Exception as exc:  # reported to Locust as the PUT's failure and to the accounting
             error = exc
         finished = time.time()
@@ -201,7 +222,7 @@ class _PacedUploader(User):
             exception=error,
             context={"fixture": name},
         )
-        record = Upload(
+        return Upload(
             key=key,
             bucket=bucket,
             fixture=name,
@@ -213,8 +234,40 @@ class _PacedUploader(User):
             worker=CTX.worker,
             album=self.album,
             error=None if error is None else f"{type(error).__name__}: {error}",
+            then=then,
+            etag=str(answer.get("ETag", "")).strip('"'),
+            version_id=str(answer.get("VersionId") or ""),
         )
-        self.environment.runner.send_message(UPLOAD_MESSAGE, record.to_json())
+
+    def delete(self, bucket: str, key: str) -> None:
+        """The owner deletes the photo (a delete marker in the versioned upload bucket)."""
+        assert CTX.s3 is not None
+        started = time.time()
+        error: Exception | None = None
+        try:
+            CTX.s3.delete_object(Bucket=bucket, Key=key)
+        except Exception as exc:  # reported to Locust as the DELETE's failure and to the accounting
+            error = exc
+        finished = time.time()
+        self.environment.events.request.fire(
+            request_type="S3 DELETE",
+            name="photo",
+            response_time=(finished - started) * 1000,
+            response_length=0,
+            exception=error,
+            context={},
+        )
+        deletion = Deletion(key, started, finished, error is None, None if error is None else str(error))
+        self.environment.runner.send_message(DELETE_MESSAGE, deletion.to_json())
+
+    def reupload(self, bucket: str, key: str, first: str) -> None:
+        """The owner replaces the photo under the same key, with another valid photo where the mix has one
+        (so its renditions' source ETag tells the two uploads apart)."""
+        assert CTX.mix is not None
+        valid = [n for n in CTX.mix.names if BY_NAME[n].expected == "processed"]
+        others = [n for n in valid if n != first] or [first]
+        record = self.put(bucket, key, self.rng.choice(others))
+        self.environment.runner.send_message(REUPLOAD_MESSAGE, record.to_json())
 
 
 class PhotoUploader(_PacedUploader):
@@ -253,8 +306,7 @@ class PhotopipeShape(LoadTestShape):
             CTX.load_ended_at = now
         if now - CTX.load_ended_at < DRAIN_GRACE:
             return (0, users)
-        outstanding = [u for u in tracker.pending() if now - u.started <= options.e2e_timeout]
-        if outstanding:
+        if tracker.awaited(now):
             return (0, users)
         if self.runner is not None:  # tick() is only called by a runner; None is the unbound shape
             coordinator.finalize(self.runner.environment, CTX)
@@ -262,7 +314,7 @@ class PhotopipeShape(LoadTestShape):
 
 
 def _break_is_broken(now: float) -> bool:
-    tracker, options = CTX.tracker, CTX.options
+    tracker, options = CTX.tracker, CTX.need_options()
     assert tracker is not None
     threshold = options.p95_ms / 1000
     old_enough = [u for u in tracker.uploads.values() if u.ok and now - u.started > threshold]

@@ -10,6 +10,7 @@ import argparse
 import math
 from typing import Any
 
+from harness.contract import DEFAULT_STACK_NAME
 from loadtests.mix import FixtureMix, parse
 from loadtests.shapes import SHAPES, ShapeSpec
 
@@ -23,6 +24,14 @@ DEFAULT_TIME_SCALE = 48.0
 DEFAULT_UPLOADERS = 16
 BURST_UPLOADERS_PER_RATE = 2
 DEFAULT_VOLUME_SCALE = 1.0
+# A photo's life goes on after its upload: people delete photos (the privacy case: the renditions must go
+# too) and replace them under the same key (the renditions must follow the newest). The delay lets most of
+# them be processed first; a backlog makes some deletes and replacements overtake their first event.
+DEFAULT_DELETE_SHARE = 0.05
+DEFAULT_REUPLOAD_SHARE = 0.02
+DEFAULT_LIFECYCLE_DELAY_S = 3.0
+# Options only the run's processes pass among themselves (the master hands the workers what it resolved).
+INTERNAL_PREFIX = "pp_"
 
 
 def add_arguments(parser: Any, *, for_locust: bool = True) -> None:
@@ -72,7 +81,7 @@ def add_arguments(parser: Any, *, for_locust: bool = True) -> None:
         help="end-to-end p95 SLO threshold in ms (5000; break 20000; burst 120000)",
     )
     group.add_argument(
-        "--stack-name", default="photopipe-local", help="the stack whose outputs name the target"
+        "--stack-name", default=DEFAULT_STACK_NAME, help="the stack whose outputs name the target"
     )
     group.add_argument("--region", default=None, help="AWS region of the stack (default: the session's)")
     group.add_argument("--run-id", default="", help="names this run's keys and queue (default: generated)")
@@ -87,6 +96,25 @@ def add_arguments(parser: Any, *, for_locust: bool = True) -> None:
     )
     group.add_argument(
         "--metrics-delay", type=float, default=None, help="seconds to wait for CloudWatch before reading"
+    )
+    group.add_argument(
+        "--delete-share",
+        type=float,
+        default=DEFAULT_DELETE_SHARE,
+        help=f"share of valid photos deleted after --lifecycle-delay (default {DEFAULT_DELETE_SHARE})",
+    )
+    group.add_argument(
+        "--reupload-share",
+        type=float,
+        default=DEFAULT_REUPLOAD_SHARE,
+        help=f"share of valid photos uploaded again to the same key (default {DEFAULT_REUPLOAD_SHARE})",
+    )
+    group.add_argument(
+        "--lifecycle-delay",
+        type=float,
+        default=DEFAULT_LIFECYCLE_DELAY_S,
+        help=f"seconds after its upload that a photo is deleted or uploaded again "
+        f"(default {DEFAULT_LIFECYCLE_DELAY_S:.0f})",
     )
     hidden = argparse.SUPPRESS
     group.add_argument("--pp-upload-bucket", default="", help=hidden)
@@ -156,7 +184,35 @@ def check_users(options: Any) -> None:
     apply_defaults(options)
     if options.uploaders < 1:
         raise OptionError("--uploaders must be at least 1")
+    shares = {"--delete-share": options.delete_share, "--reupload-share": options.reupload_share}
+    bad = [f"{name}={value}" for name, value in shares.items() if not 0 <= value <= 1]
+    if bad or options.delete_share + options.reupload_share > 1:
+        raise OptionError(
+            f"{', '.join(bad) or 'the shares'}: --delete-share and --reupload-share are shares of the valid "
+            "photos from 0 to 1, together at most 1"
+        )
+    if options.lifecycle_delay < 0:
+        raise OptionError(f"--lifecycle-delay={options.lifecycle_delay}: expected seconds >= 0")
     if options.album_users < 0 or options.album_size < 1 or not 0 <= options.album_share < 1:
         raise OptionError("--album-users >= 0, --album-size >= 1 and 0 <= --album-share < 1")
     if options.e2e_timeout <= 0 or options.p95_ms <= 0:
         raise OptionError("--e2e-timeout and --p95-ms must be positive")
+
+
+def load_defaults() -> dict[str, Any]:
+    """Every load option (what the locustfile adds to Locust's parser) and its default."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    return vars(parser.parse_args([]))
+
+
+def forwarded(options: Any) -> list[str]:
+    """The load options to pass on to Locust's processes: every one the parser defines, except the internal
+    ones, whose value is set and differs from its default (the defaults are Locust's own too)."""
+    arguments: list[str] = []
+    for name, default in load_defaults().items():
+        value = getattr(options, name)
+        if name.startswith(INTERNAL_PREFIX) or value is None or value == "" or value == default:
+            continue
+        arguments += [f"--{name.replace('_', '-')}", str(value)]
+    return arguments

@@ -1,6 +1,7 @@
 """The run's report: JSON (everything), Markdown (what a reader wants first), PNG (rates and p95 over time).
 
-Pure rendering of the dict the coordinator assembles, so it can be tested without a run.
+The one writer of the run's report files: pure rendering of the dict the coordinator assembles (and of the
+machine's figures run.py adds to it), so it can be tested without a run.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from loadtests.memory import rss_line
 
 LAMBDA_FIGURES = (
     "Lambda Invocations Sum",
@@ -73,10 +76,11 @@ def to_markdown(data: Mapping[str, Any]) -> str:
         "",
         "## Accounting",
         "",
-        "| uploads | processed | rejected (notified) | DLQ | lost | PUT failed | valid photos failed |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| uploads | processed | rejected (notified) | DLQ | deleted before seen | lost | PUT failed "
+        "| valid photos failed |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| {counts['uploads']} | {counts['processed']} | {counts['rejected']} | {counts['dlq']} | "
-        f"{counts['lost']} | {counts['not-uploaded']} | {len(acc['valid_failed'])} |",
+        f"{counts['deleted']} | {counts['lost']} | {counts['not-uploaded']} | {len(acc['valid_failed'])} |",
         "",
         f"End-to-end (upload start -> last rendition written, or rejection notice): p50 {_ms(e2e['p50'])}, "
         f"p95 {_ms(e2e['p95'])}, p99 {_ms(e2e['p99'])}, max {_ms(e2e['max'])} "
@@ -94,6 +98,7 @@ def to_markdown(data: Mapping[str, Any]) -> str:
             f"looked; rejections from the notice's time. {watcher['rendition_heads']:,} rendition HEADs "
             f"({_num(watcher['heads_per_upload'])} per upload).",
         ]
+    lines += _lifecycle_markdown(data.get("lifecycle"))
     if acc["lost"]:
         lines += ["", "Lost (first 20): " + ", ".join(f"`{k}`" for k in acc["lost"][:20])]
     if acc["valid_failed"]:
@@ -146,7 +151,79 @@ def to_markdown(data: Mapping[str, Any]) -> str:
         lines.append(f"| {label} | {_num(cloudwatch[label])} |")
     for note in data.get("cloudwatch_notes") or []:
         lines.append(f"\nNote: {note}")
+    if data.get("machine"):
+        lines += machine_markdown(data["machine"])
     return "\n".join(lines) + "\n"
+
+
+def _lifecycle_markdown(lifecycle: Mapping[str, Any] | None) -> list[str]:
+    if not lifecycle:
+        return []
+    counts = lifecycle["counts"]
+    lines = [
+        "",
+        f"After the upload: {counts['deleted']} photos deleted, {counts['leftovers']} of them with "
+        f"renditions left; {counts['reuploaded']} uploaded again, {counts['stale']} of them with renditions "
+        f"not from the newest upload; {counts['failed']} deletes or second uploads refused by S3.",
+    ]
+    for label, keys in (("Leftovers", lifecycle["leftovers"]), ("Stale", lifecycle["stale"])):
+        if keys:
+            lines += ["", f"{label} (first 20): " + ", ".join(f"`{k}`" for k in keys[:20])]
+    return lines
+
+
+def machine_markdown(machine: Mapping[str, Any]) -> list[str]:
+    """This machine's limit against what the run sustained, and where the CPU went."""
+    cores = machine["cores"]
+    cpu_ms = machine["cpu_ms_per_photo_mix"]
+    limit = machine["limit_photos_per_s"]
+    sustained = machine["sustained_photos_per_s"]
+    share = machine["share_of_limit"]
+    cpu: Mapping[str, float] = machine["cpu_seconds_by_part"]
+    total_cpu = sum(cpu.values())
+    elapsed = machine["wall_seconds"]
+    imaging = machine["imaging_cpu_seconds"]
+    lines = [
+        "",
+        "## This machine",
+        "",
+        f"{cores} cores; the mix costs {cpu_ms:.1f} ms CPU per photo in the handler's imaging, "
+        f"so the limit is {'-' if limit is None else f'{limit:.1f}'} photos/s. Sustained: "
+        f"{'-' if sustained is None else f'{sustained:.2f}'} photos/s"
+        + (f" ({share:.0%} of the limit)." if share is not None else "."),
+        "",
+        "| part | CPU s | share |",
+        "|---|---:|---:|",
+        *[f"| {k} | {v:,.1f} | {v / total_cpu:.0%} |" for k, v in cpu.items() if total_cpu],
+    ]
+    if elapsed and machine["cpu_utilisation_of_machine"] is not None:
+        lines += [
+            "",
+            f"Machine CPU use over the run: {machine['cpu_utilisation_of_machine']:.0%} of {cores} cores "
+            f"for {elapsed:,.0f} s; the imaging itself (photos x {cpu_ms:.1f} ms) is {imaging:,.1f} s, "
+            f"{imaging / total_cpu if total_cpu else 0:.0%} of the CPU the run used.",
+        ]
+    busiest: Mapping[str, float] = machine["busiest_minute_cores"]
+    lines += [
+        "",
+        "Cores used in the run's busiest minute: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in busiest.items())
+        + f" (of {cores}).",
+    ]
+    rows = machine["cpu_ms_per_photo_by_part"]
+    if rows:
+        lines += [
+            "",
+            f"CPU per photo ({machine['photos']:,} photos; process and thread CPU clocks, the server by "
+            "operation):",
+            "",
+            "| part | ms per photo | |",
+            "|---|---:|---|",
+            *[f"| {row['part']} | {row['ms']:.2f} | {row['note']} |" for row in rows],
+        ]
+    if machine["function_worker_rss"]:
+        lines += ["", rss_line(machine["function_worker_rss"])]
+    return lines
 
 
 def write_chart(data: Mapping[str, Any], path: Path) -> Path:
@@ -201,6 +278,20 @@ def summary(data: Mapping[str, Any], paths: Mapping[str, Path]) -> str:
         f"{counts['processed']} processed, {counts['rejected']} rejected, {counts['dlq']} DLQ, "
         f"{counts['lost']} lost; e2e p50 {_ms(e2e['p50'])} p95 {_ms(e2e['p95'])} p99 {_ms(e2e['p99'])}",
     ]
+    lifecycle = data.get("lifecycle")
+    if lifecycle:
+        life = lifecycle["counts"]
+        lines.append(
+            f"after the upload: {life['deleted']} deleted ({life['leftovers']} with renditions left), "
+            f"{life['reuploaded']} uploaded again ({life['stale']} stale)"
+        )
+    machine = data.get("machine")
+    if machine:
+        limit, sustained = machine["limit_photos_per_s"], machine["sustained_photos_per_s"]
+        lines.append(
+            f"this machine: {machine['cores']} cores, limit {_num(limit)} photos/s, sustained "
+            f"{_num(sustained)} photos/s, CPU {_num(machine['cpu_ms_per_photo_mix'])} ms per photo"
+        )
     if data.get("break"):
         lines.append(f"break: highest rate held {_num(data['break']['highest_held_rate'])} photos/s")
     lines += [f"  {'ok  ' if ok else 'FAIL'} {name}" for name, ok in acc["verdicts"].items()]

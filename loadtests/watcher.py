@@ -1,16 +1,21 @@
 """Follows every upload to its renditions, its rejection notice or the DLQ (runs where the accounting lives).
 
-Why it looks the way it does: S3 says nothing when a rendition lands, so the watcher HEADs the rendition the
-handler writes (the thumbnail) until it is there. The time a photo counts as done is not when the watcher
-looked: the handler stamps each rendition with the time its write started (handler.constants.
-RENDITION_WRITTEN_AT_METADATA), and the HEAD that finds the rendition reads that stamp, once. Rejections come
-as SNS notices carrying the handler's time, read through a queue the run subscribes to the error topic; the
-DLQ is read at the end. So latency is measured to the handler's clock at any load, and the HEADs can be few:
-the first when recent photos were mostly done (a second after the upload on an idle stack), then spaced by a
-quarter of the photo's age (at most 5 s), budgeted
-(coordinator.HEADS_PER_SECOND) so that a backlog does not turn the watcher into load on what it measures.
+Why it looks the way it does: S3 says nothing when a rendition lands, so the watcher HEADs a photo's
+renditions until every one is there. The handler writes them all at once, so none is reliably the last: the
+first key of the function's list is looked at first, the others only once it is there. The time a photo counts
+as done is not when the watcher looked: the handler stamps each rendition with the time its write started
+(handler.constants.RENDITION_WRITTEN_AT_METADATA), and the HEAD that finds a rendition reads that stamp, once;
+the photo is done at the latest stamp. Rejections come as SNS notices carrying the handler's time, read
+through a queue the run subscribes to the error topic; the DLQ is read at the end. So latency is measured to
+the handler's clock at any load, and the HEADs can be few: the first when recent photos were mostly done (a
+second after the upload on an idle stack), then spaced by a quarter of the photo's age (at most 5 s),
+budgeted (coordinator.HEADS_PER_SECOND) so that a backlog does not turn the watcher into load on what it
+measures.
 The final read-back lists the rendition prefixes once, so a photo only counts as processed when every
 rendition is there.
+
+The rest of a photo's life is followed the same way: a deleted photo until none of its renditions is left, a
+photo uploaded again until its renditions are made from the newest upload (loadtests.lifecycle).
 """
 
 from __future__ import annotations
@@ -30,10 +35,12 @@ from typing import Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.constants import RENDITION_WRITTEN_AT_METADATA
+from handler.errors import PermanentError
 from handler.events import ObjectEvent, parse_body
 from harness.outputs import StackOutput
 from harness.topics import subscribe_queue
 from loadtests.accounting import Resolution, Upload
+from loadtests.lifecycle import KEEP, Deletion, is_fresh
 
 log = logging.getLogger("photopipe.watcher")
 RETRIES_EXHAUSTED = "RetriesExhausted"
@@ -82,6 +89,17 @@ class _Pending:
     upload: Upload
     due: float
     timed_out: bool = False
+    found: dict[str, float | None] = field(default_factory=dict)
+    """Rendition keys already found, with the handler's stamp on each (None: no stamp believed)."""
+
+
+@dataclass
+class _Followed:
+    """A deletion waiting for its renditions to go, or a second upload for its renditions to follow it."""
+
+    upload: Upload
+    since: float
+    due: float
 
 
 @dataclass
@@ -100,10 +118,12 @@ class Tracker:
     sqs: Any
     sns: Any
     outputs: dict[str, str]
-    rendition_keys: Callable[[str], list[str]]
-    """Source key -> every rendition key, in the order the handler writes them (the last one is polled)."""
+    rendition_keys: Callable[[str], Sequence[str]]
+    """Source key -> every rendition key of the photo (the function's own list, loadtests.layout)."""
     run_id: str
     timeout: float
+    lifecycle_delay: float = 0.0
+    """Seconds after its upload that a photo fated to be deleted or uploaded again meets its fate."""
     on_resolved: OnResolved | None = None
     on_timeout: OnTimeout | None = None
     uploads: dict[str, Upload] = field(default_factory=dict)
@@ -113,7 +133,16 @@ class Tracker:
     recent: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_PHOTOS))
     looked: int = 0
     """Photos resolved as processed at the time the watcher looked (their rendition carried no stamp)."""
+    deletions: dict[str, Deletion] = field(default_factory=dict)
+    reuploads: dict[str, Upload] = field(default_factory=dict)
+    fresh: dict[str, bool] = field(default_factory=dict)
+    """Re-uploaded key -> whether its renditions were last found made from the newest upload."""
+    gone: dict[str, float] = field(default_factory=dict)
+    """Deleted key -> when the watcher found none of its renditions left."""
+    present: set[str] = field(default_factory=set)
+    """Every rendition key listed by the final read-back."""
     _pending: dict[str, _Pending] = field(default_factory=dict)
+    _followed: dict[str, _Followed] = field(default_factory=dict)
     _queue_url: str | None = None
     _subscription: str | None = None
 
@@ -192,22 +221,29 @@ class Tracker:
         return [p.upload for p in ready[:limit]]
 
     def check(self, upload: Upload, now: float | None = None) -> bool:
-        """HEAD the last rendition of one photo; resolves it as processed, at the handler's stamp, when it
-        is there."""
-        try:
-            metadata = self._metadata(self.rendition_keys(upload.key)[-1])
-        except (ClientError, BotoCoreError) as exc:
-            log.debug("HEAD failed for %s: %s", upload.key, exc)
-            metadata = None
+        """HEAD the renditions of one photo not found yet, in the function's order and no further while one
+        is missing (one HEAD per look until the first lands); resolves the photo as processed, at the latest
+        of the handler's stamps, once every one is there."""
+        pending = self._pending.get(upload.key) or _Pending(upload, due=0.0)
+        missing = [k for k in self.rendition_keys(upload.key) if k not in pending.found]
         seen = time.time() if now is None else now
-        if metadata is not None:
-            at = completion_time(metadata, upload.started, seen)
+        for key in missing:
+            try:
+                metadata = self._metadata(key)
+            except (ClientError, BotoCoreError) as exc:
+                log.debug("HEAD failed for %s: %s", key, exc)
+                metadata = None
+            if metadata is None:
+                break
+            pending.found[key] = completion_time(metadata, upload.started, seen)
+        else:
+            stamps = list(pending.found.values())
+            at = None if None in stamps or not stamps else max(s for s in stamps if s is not None)
             if at is None:
                 self.looked += 1
             self.resolve(upload.key, Resolution("processed", seen if at is None else at))
             return True
-        pending = self._pending.get(upload.key)
-        if pending is not None:
+        if upload.key in self._pending:
             age = seen - upload.started
             pending.due = seen + (MAX_CHECK_SPACING_S if pending.timed_out else next_check(age))
             if age > self.timeout and not pending.timed_out:
@@ -215,6 +251,71 @@ class Tracker:
                 if self.on_timeout is not None:
                     self.on_timeout(upload)
         return False
+
+    # ------------------------------------------------------------------ the rest of a photo's life
+    def deleted(self, deletion: Deletion) -> None:
+        """The uploader deleted a photo: it is followed until none of its renditions is left. A photo not
+        seen processed by then owes nothing more (its event may well be skipped as gone)."""
+        self.deletions[deletion.key] = deletion
+        if not deletion.ok or deletion.key not in self.uploads:
+            return
+        if deletion.key not in self.resolutions:
+            self.resolve(deletion.key, Resolution("deleted", deletion.finished))
+        upload = self.uploads[deletion.key]
+        self._followed[deletion.key] = _Followed(upload, deletion.finished, deletion.finished + FIRST_CHECK_S)
+
+    def reuploaded(self, upload: Upload) -> None:
+        """The uploader put a new photo under a key: followed until its renditions are made from it."""
+        self.reuploads[upload.key] = upload
+        if upload.ok and upload.key in self.uploads:
+            self.fresh[upload.key] = False
+            self._followed[upload.key] = _Followed(upload, upload.finished, upload.finished + FIRST_CHECK_S)
+
+    def followed_due(self, now: float, limit: int = 200) -> list[str]:
+        ready = sorted((f for f in self._followed.values() if f.due <= now), key=lambda f: f.due)
+        return [f.upload.key for f in ready[:limit]]
+
+    def follow(self, key: str, now: float | None = None) -> bool:
+        """One look at a deleted or re-uploaded photo's renditions; True once it is settled (none left, or
+        every one made from the newest upload)."""
+        followed = self._followed.get(key)
+        if followed is None:
+            return True
+        renditions = []
+        for rendition in self.rendition_keys(key):
+            try:
+                renditions.append(self._metadata(rendition))
+            except (ClientError, BotoCoreError) as exc:
+                log.debug("HEAD failed for %s: %s", rendition, exc)
+                renditions.append({})
+        seen = time.time() if now is None else now
+        if key in self.deletions:
+            settled = all(m is None for m in renditions)
+            if settled:
+                self.gone[key] = seen
+        else:
+            settled = self.fresh[key] = is_fresh(followed.upload, renditions)
+        if settled:
+            del self._followed[key]
+        else:
+            followed.due = seen + next_check(seen - followed.since)
+        return settled
+
+    def awaited(self, now: float) -> list[str]:
+        """Keys the run still waits for: photos not resolved, deletions and second uploads not settled, and
+        photos whose fate is still to come (each for at most the timeout)."""
+        waiting = [u.key for u in self.pending() if now - u.started <= self.timeout]
+        waiting += [k for k, f in self._followed.items() if now - f.since <= self.timeout]
+        waiting += [
+            u.key
+            for u in self.uploads.values()
+            if u.ok
+            and u.then != KEEP
+            and u.key not in self.deletions
+            and u.key not in self.reuploads
+            and now - u.finished <= self.lifecycle_delay + self.timeout
+        ]
+        return waiting
 
     def snapshot(self, t: float) -> None:
         visible = in_flight = None
@@ -252,8 +353,12 @@ class Tracker:
             for message in fresh:
                 seen_ids.add(message["MessageId"])
                 handles.append(message["ReceiptHandle"])
-                with contextlib.suppress(Exception):
-                    keys.update(n.key for n in parse_body(message["Body"]) if isinstance(n, ObjectEvent))
+                try:
+                    notices = parse_body(message["Body"])
+                except PermanentError as exc:
+                    log.warning("a DLQ message that is not an S3 notification: %s", exc)
+                    continue
+                keys.update(n.key for n in notices if isinstance(n, ObjectEvent))
         for handle in handles:
             with contextlib.suppress(ClientError, BotoCoreError):
                 self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
@@ -261,15 +366,20 @@ class Tracker:
 
     def finalize(self, prefixes: Sequence[str]) -> None:
         """The final read-back: notices still queued, every rendition prefix listed once, the DLQ read.
-        A photo resolved as processed without all of its renditions is taken back (it is not accounted)."""
+        A photo resolved as processed without all of its renditions is taken back (it is not accounted),
+        unless its owner deleted it; a second upload not yet followed to its renditions gets a last look."""
         while self.read_errors(wait_seconds=1):
             pass
         present: set[str] = set()
         for prefix in prefixes:
             present |= self.listed(prefix)
+        self.present = present
         now = time.time()
+        for key in [k for k in self._followed if k in self.reuploads]:
+            self.follow(key, now)
         for key, upload in list(self.uploads.items()):
-            if not upload.ok:
+            deletion = self.deletions.get(key)
+            if not upload.ok or (deletion is not None and deletion.ok):
                 continue
             complete = all(k in present for k in self.rendition_keys(key))
             current = self.resolutions.get(key)

@@ -28,6 +28,7 @@ def test_every_upload_resolved_as_owed_passes() -> None:
         "processed": 1,
         "rejected": 1,
         "dlq": 0,
+        "deleted": 0,
         "lost": 0,
         "not-uploaded": 0,
     }
@@ -102,3 +103,15 @@ def test_the_timeline_counts_uploads_and_resolutions_per_window() -> None:
     buckets = timeline(uploads, resolutions, start=100.0, width=10.0)
     assert [(b.upload_rate, b.processed_rate) for b in buckets] == [(0.2, 0.0), (0.0, 0.2)]
     assert buckets[1].e2e_p95_ms == pytest.approx(12_000)
+
+
+def test_a_photo_deleted_before_it_was_seen_processed_is_neither_lost_nor_timed() -> None:
+    result = account(
+        [_upload("a"), _upload("b")],
+        {"a": Resolution("processed", 101.0), "b": Resolution("deleted", 100.5)},
+        p95_threshold_ms=5000,
+    )
+    assert result.counts["deleted"] == 1
+    assert result.lost == []
+    assert set(result.latencies_ms) == {"a"}
+    assert result.passed

@@ -8,6 +8,8 @@ from typing import Any
 
 from loadtests import report
 from loadtests.accounting import Resolution, Upload, account
+from loadtests.lifecycle import Deletion, account_lifecycle
+from loadtests.machine import machine_figures
 
 
 def _data(lost: bool) -> dict[str, Any]:
@@ -58,3 +60,51 @@ def test_a_lost_photo_is_named_in_the_report_and_the_summary(tmp_path: Path) -> 
     assert "**FAIL**: no photo lost" in paths["markdown"].read_text()
     assert "Lost (first 20): `a`" in paths["markdown"].read_text()
     assert report.summary(data, paths).startswith("photopipe load steady FAIL: 1 uploads")
+
+
+def _machine() -> dict[str, Any]:
+    run = {"accounting": {"counts": {"uploads": 100, "processed": 90, "rejected": 10}}}
+    run["throughput"] = {"busiest_minute_per_s": 2.5}
+    return machine_figures(
+        run,
+        cpu_ms=200.0,
+        cpu={"function workers": 30.0, "moto server": 10.0},
+        elapsed=40.0,
+        busiest={},
+        cores=2,
+    )
+
+
+def test_the_machines_limit_is_its_cores_over_the_cpu_time_of_a_photo() -> None:
+    machine = _machine()
+    assert machine["limit_photos_per_s"] == 10.0  # 2 cores / 0.2 s
+    assert machine["share_of_limit"] == 0.25  # 2.5 photos/s sustained
+    assert machine["imaging_cpu_seconds"] == 20.0  # 100 photos x 200 ms
+    assert machine["cpu_utilisation_of_machine"] == 0.5  # 40 CPU s over 40 s on 2 cores
+
+
+def test_the_one_writer_renders_the_machines_figures_when_they_are_given(tmp_path: Path) -> None:
+    without = report.write(tmp_path / "a", _data(lost=False))["markdown"].read_text()
+    data = {**_data(lost=False), "machine": _machine()}
+    paths = report.write(tmp_path / "b", data)
+    assert "## This machine" not in without
+    assert "so the limit is 10.0 photos/s. Sustained: 2.50 photos/s (25% of the limit)." in (
+        paths["markdown"].read_text()
+    )
+    assert json.loads(paths["json"].read_text())["machine"]["limit_photos_per_s"] == 10.0
+    assert "this machine: 2 cores, limit 10 photos/s" in report.summary(data, paths)
+
+
+def test_deletions_and_second_uploads_are_counted_in_the_report_and_the_summary(tmp_path: Path) -> None:
+    lifecycle = account_lifecycle(
+        [Deletion("a", 1.0, 1.1, True)],
+        [],
+        present={"large/a"},
+        rendition_keys=lambda key: [f"large/{key}"],
+        fresh={},
+    )
+    data = {**_data(lost=False), "lifecycle": lifecycle.to_json()}
+    paths = report.write(tmp_path, data)
+    assert "1 photos deleted, 1 of them with renditions left" in paths["markdown"].read_text()
+    assert "Leftovers (first 20): `a`" in paths["markdown"].read_text()
+    assert "after the upload: 1 deleted (1 with renditions left)" in report.summary(data, paths)
