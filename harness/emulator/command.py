@@ -1,4 +1,9 @@
-"""`python -m harness local`: run the embedded local stack until Ctrl-C (or SIGTERM), or `--explain` it."""
+"""`python -m harness local`: run the embedded local stack until Ctrl-C (or SIGTERM), or `--explain` it.
+
+The console shows the endpoint, the outputs and one line per photo; the deploy's tables go to LOG_NAME in
+the work directory (with `--verbose`, to the console too), the moto server's own output to moto-server.log
+beside it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -15,10 +20,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from harness.contract import DEFAULT_STACK_NAME
+from harness.contract import DEFAULT_STACK_NAME, ROOT
 from harness.emulator.coverage import NOT_EMULATED, rows
+from harness.emulator.photolog import photo_line
 from harness.emulator.stack import EmbeddedStack
 from harness.params import InvalidInputError, load_template, parse_assignments, validate_stack_name
+
+LOG_NAME = "local.log"
 
 
 def _stack_name(value: str) -> str:
@@ -45,6 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--param", action="append", default=[], metavar="KEY=VALUE", help="template parameter (repeatable)"
     )
     parser.add_argument("--workdir", type=Path, default=Path("build/local"), help="default build/local")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the deploy's change set and every stack output table here too (default: in the log file)",
+    )
     parser.add_argument(
         "--explain",
         action="store_true",
@@ -112,26 +125,47 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         ):
             previous.append((signum, signal.signal(signum, handler)))
     stop = stop or threading.Event()
-    try:
-        with EmbeddedStack(
-            port=args.port,
-            stack_name=args.stack_name,
-            parameters=parameters,
-            workdir=args.workdir,
-            console=Console(stderr=True),
-        ) as stack:
-            _announce(stack, console, as_json)
-            while not stop.wait(0.5):
-                pass
-    except KeyboardInterrupt:
-        console.print("stopped: workers, pollers and the moto server are down")
-    finally:
-        for signum, handler in previous:
-            signal.signal(signum, handler)
+    verbose = bool(getattr(args, "verbose", False))
+    log_path = (args.workdir if args.workdir.is_absolute() else ROOT / args.workdir) / LOG_NAME
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a", encoding="utf-8") as log:
+        # The deploy's change set and output tables are for the record; the person reads the endpoint,
+        # the outputs and one line per photo.
+        deploy_console = Console(stderr=True) if verbose else Console(file=log, width=120)
+        if not as_json:
+            console.print(f"starting {args.stack_name} (deploy log: {log_path})")
+        try:
+            with EmbeddedStack(
+                port=args.port,
+                stack_name=args.stack_name,
+                parameters=parameters,
+                workdir=args.workdir,
+                console=deploy_console,
+                on_log_line=None if as_json else _show_photos(console),
+            ) as stack:
+                for note in stack.report.wiring.notes:
+                    deploy_console.print(f"not applied: {note}")
+                _announce(stack, console, as_json, log_path)
+                while not stop.wait(0.5):
+                    pass
+        except KeyboardInterrupt:
+            console.print("stopped: workers, pollers and the moto server are down")
+        finally:
+            for signum, handler in previous:
+                signal.signal(signum, handler)
     return 0
 
 
-def _announce(stack: EmbeddedStack, console: Console, as_json: bool) -> None:
+def _show_photos(console: Console) -> Callable[[str], None]:
+    def show(message: str) -> None:
+        line = photo_line(message)
+        if line is not None:
+            console.print(line.text, style=line.style, markup=False, highlight=False, soft_wrap=True)
+
+    return show
+
+
+def _announce(stack: EmbeddedStack, console: Console, as_json: bool, log_path: Path) -> None:
     report = stack.report
     info: dict[str, Any] = {
         "endpoint_url": stack.endpoint_url,
@@ -142,29 +176,38 @@ def _announce(stack: EmbeddedStack, console: Console, as_json: bool) -> None:
         "interpreter_note": report.interpreter.note if report.interpreter else "",
         "startup_seconds": round(report.timings.total_s, 2),
         "not_applied": report.wiring.notes,
+        "log": str(log_path),
     }
     if as_json:
         sys.stdout.write(json.dumps(info, indent=2) + "\n")
         sys.stdout.flush()
         return
-    table = Table(
-        title=f"{stack.stack_name} on {stack.endpoint_url}", title_justify="left", show_header=False
-    )
-    table.add_column("name")
-    table.add_column("value", overflow="fold")
-    for key, value in sorted(stack.outputs.items()):
-        table.add_row(key, value)
-    console.print(table)
-    for note in report.wiring.notes:
-        console.print(f"[yellow]not applied:[/yellow] {note}")
-    if report.interpreter is not None:
-        console.print(f"function runs under {report.interpreter.path} {report.interpreter.note}")
     console.print(
-        f"ready in {report.timings.total_s:.1f} s. Point any AWS client here with "
-        f"[bold]AWS_ENDPOINT_URL={stack.endpoint_url} AWS_REGION={stack.region} "
-        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing[/bold]; `--explain` lists what is emulated. "
-        "Ctrl-C stops everything."
+        f"[bold]{stack.stack_name}[/bold] on [bold]{stack.endpoint_url}[/bold] ({stack.region}), "
+        f"ready in {report.timings.total_s:.1f} s",
+        soft_wrap=True,
     )
+    width = max((len(key) for key in stack.outputs), default=0)
+    for key, value in sorted(stack.outputs.items()):
+        console.print(f"  {key:<{width}}  {value}", markup=False, highlight=False, soft_wrap=True)
+    if report.wiring.notes:
+        console.print(
+            f"[yellow]{len(report.wiring.notes)} policy statement(s) not applied locally[/yellow] (moto "
+            f"ignores their conditions; the template tests check them): `--explain`, {log_path.name}",
+            soft_wrap=True,
+        )
+    if report.interpreter is not None:
+        console.print(
+            f"function runs under {report.interpreter.path} {report.interpreter.note}", soft_wrap=True
+        )
+    console.print(
+        f"AWS_ENDPOINT_URL={stack.endpoint_url} AWS_REGION={stack.region} "
+        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing",
+        style="bold",
+        markup=False,
+        soft_wrap=True,
+    )
+    console.print("points any AWS client here. One line per photo follows; Ctrl-C stops everything.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

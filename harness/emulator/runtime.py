@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -209,8 +209,11 @@ class LambdaRuntime:
         python: Path,
         base_environment: Mapping[str, str],
         overrides: Mapping[str, str] | None = None,
+        on_log_line: Callable[[str], None] | None = None,
     ) -> None:
+        """`on_log_line` sees each line the function printed, after it is shipped to CloudWatch Logs."""
         self.session = session
+        self.on_log_line = on_log_line
         self.function = function
         self.mappings = [m for m in mappings if m.enabled]
         self.base_environment = dict(base_environment)
@@ -412,6 +415,9 @@ class LambdaRuntime:
             LogLine(stamp, report),
         ]
         self.shipper.logs_and_metrics(worker.log_stream, lines)
+        if self.on_log_line is not None:
+            for line in invocation.lines:
+                self.on_log_line(line.message)
         self.shipper.metrics(
             LAMBDA_NAMESPACE,
             lambda_metric_data(

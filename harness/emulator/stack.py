@@ -9,7 +9,7 @@ import platform
 import shutil
 import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -96,6 +96,7 @@ class EmbeddedStack:
         template_path: Path = TEMPLATE_PATH,
         console: Console | None = None,
         environment_overrides: Mapping[str, str] | None = None,
+        on_log_line: Callable[[str], None] | None = None,
     ) -> None:
         self.port = port
         self.stack_name = stack_name
@@ -105,6 +106,7 @@ class EmbeddedStack:
         self.template_path = template_path
         self.console = console or Console(stderr=True, quiet=True)
         self.environment_overrides = dict(environment_overrides or {})
+        self.on_log_line = on_log_line  # each line the function prints (`photopipe local` shows outcomes)
         self.server = MotoServer(port, log_path=self.workdir / "moto-server.log")
         self.runtime: LambdaRuntime | None = None
         self.queue_gauge: QueueGauge | None = None
@@ -213,6 +215,7 @@ class EmbeddedStack:
                 "PATH": "/usr/local/bin:/usr/bin:/bin",
             },
             overrides=self.environment_overrides,
+            on_log_line=self.on_log_line,
         )
         self.runtime.start()
         queue_urls = [
