@@ -3,13 +3,15 @@ by OIDC (no stored keys), runs the README's acceptance command and keeps its rep
 
 from __future__ import annotations
 
+import ast
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from harness.contract import ROOT
+from harness.contract import ROOT, TEMPLATE_PATH
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -53,6 +55,23 @@ def test_ci_runs_the_readmes_test_command_with_caching() -> None:
     cached = _uses(ci)["actions/cache"]["with"]["path"]
     assert ".nox" in cached
     assert "build/wheels" in cached
+
+
+def _noxfile_constant(name: str) -> str:
+    tree = ast.parse((ROOT / "noxfile.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]:
+            return str(ast.literal_eval(node.value))
+    raise AssertionError(f"noxfile.py assigns no {name}")
+
+
+def test_ci_also_runs_the_suite_on_the_python_of_the_default_runtime() -> None:
+    template = json.loads(TEMPLATE_PATH.read_text(encoding="utf-8"))
+    runtime = template["Parameters"]["Runtime"]["Default"]
+
+    assert runtime == "python" + _noxfile_constant("DEFAULT_RUNTIME_PYTHON")
+    assert "nox -s tests-3.13" in _runs(_load("ci.yml"))
+    assert _noxfile_constant("DEFAULT_RUNTIME_PYTHON") == "3.13"
 
 
 def test_acceptance_runs_by_hand_and_nightly_with_a_role_assumed_by_oidc() -> None:
