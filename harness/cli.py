@@ -1,4 +1,5 @@
-"""`photopipe` / `python -m harness`: package, deploy, destroy, local, outputs, metrics, redrive.
+"""`photopipe` / `python -m harness`: package, deploy, destroy, local, outputs, metrics, redrive, reprocess,
+reconcile.
 
 Bad arguments (including a stack name, region, parameter or email AWS would refuse) exit 2 through argparse
 with what is wrong and what is allowed; failures of the work itself exit 1 with the cause. With `--json` the
@@ -15,13 +16,14 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from harness.contract import TEMPLATE_PATH, StackParameter
@@ -51,6 +53,9 @@ from harness.tags import (
 LOCAL_COMMAND_MODULE: Final = "harness.emulator.command"
 DEFAULT_RUNTIME: Final = "python3.13"
 DEFAULT_ARCHITECTURE: Final = "arm64"
+# S3 delivers an event within seconds, sometimes a minute or more, and the queue may hold it behind a backlog:
+# an upload younger than this is pending, not drift.
+DEFAULT_GRACE_MINUTES: Final = 15.0
 
 
 class UsageError(Exception):
@@ -216,6 +221,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_output_options(redrive)
 
+    reprocess = commands.add_parser(
+        "reprocess", help="send uploads through the pipeline again (S3-shaped messages, rate limited)"
+    )
+    _add_aws_options(reprocess)
+    reprocess.add_argument("--prefix", help="only uploads whose key starts with this (default: all)")
+    reprocess.add_argument(
+        "--since",
+        type=_timestamp,
+        help="only uploads last modified at or after this (ISO 8601, UTC if no offset)",
+    )
+    reprocess.add_argument(
+        "--stale-only",
+        action="store_true",
+        help="only photos whose renditions are missing or were made from other settings or another version",
+    )
+    reprocess.add_argument("--dry-run", action="store_true", help="list what would be sent; send nothing")
+    _add_drift_options(reprocess)
+    _add_output_options(reprocess)
+
+    reconcile = commands.add_parser(
+        "reconcile", help="compare uploads with renditions: missing, outdated, stale, orphans (exit 1: drift)"
+    )
+    _add_aws_options(reconcile)
+    reconcile.add_argument(
+        "--fix", action="store_true", help="enqueue missing, outdated and stale photos, delete orphans"
+    )
+    _add_drift_options(reconcile)
+    _add_output_options(reconcile)
+
     acceptance = commands.add_parser(
         "acceptance", help="deploy a test stack, prove it end to end, always destroy it; JUnit + report"
     )
@@ -267,6 +301,33 @@ def _non_negative(value: str) -> float:
     if not math.isfinite(number) or number < 0:
         raise argparse.ArgumentTypeError(f"{value}: must be a number of 0 or more")
     return number
+
+
+def _rate(value: str) -> float:
+    from harness.reprocess import MAX_RATE
+
+    rate = _non_negative(value)
+    if not 0 < rate <= MAX_RATE:
+        raise argparse.ArgumentTypeError(f"{value}: allowed 0 < messages per second <= {MAX_RATE:g}")
+    return rate
+
+
+def _add_drift_options(parser: argparse.ArgumentParser) -> None:
+    from harness.reprocess import DEFAULT_RATE
+
+    parser.add_argument(
+        "--rate",
+        type=_rate,
+        default=DEFAULT_RATE,
+        help=f"messages sent per second (default {DEFAULT_RATE:g}: below what the function drains)",
+    )
+    parser.add_argument(
+        "--grace",
+        type=_non_negative,
+        default=DEFAULT_GRACE_MINUTES,
+        help=f"minutes an upload's own event may still take before it counts as drift (default "
+        f"{DEFAULT_GRACE_MINUTES:g})",
+    )
 
 
 def _age(value: str) -> str:
@@ -574,6 +635,92 @@ def cmd_redrive(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _drift_progress() -> Progress:
+    """Progress goes to stderr, so stdout carries only the result (the keys of a dry run, or --json)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
+
+
+def _pending_after(args: argparse.Namespace) -> datetime:
+    return datetime.now(UTC) - timedelta(minutes=args.grace)
+
+
+def cmd_reprocess(args: argparse.Namespace, console: Console) -> int:
+    from harness.reprocess import Pacer, reprocess
+    from harness.survey import resolve
+
+    _environment(args)
+    if args.since is not None and args.since > datetime.now(UTC):
+        raise UsageError(f"--since {args.since.isoformat()} is in the future: allowed a time up to now")
+    session = _session(args)
+    deployed = resolve(session, args.stack_name)
+    with _drift_progress() as progress:
+        result = reprocess(
+            session.client("s3"),
+            session.client("sqs"),
+            deployed,
+            region=str(session.region_name),
+            prefix=args.prefix,
+            since=args.since,
+            stale_only=args.stale_only,
+            dry_run=args.dry_run,
+            pacer=Pacer(args.rate),
+            pending_after=_pending_after(args),
+            progress=progress,
+        )
+    if args.json:
+        _print_json(result.to_json())
+        return 0
+    if args.dry_run:
+        sys.stdout.writelines(f"{photo.upload.key}\n" for photo in result.chosen)
+    verb = "would send" if args.dry_run else "sent"
+    console.print(
+        f"{verb} {len(result.chosen) if args.dry_run else result.sent} reprocess message(s) for "
+        f"{len(result.drift.photos)} upload(s) in {result.seconds:.1f} s"
+    )
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace, console: Console) -> int:
+    from harness.reconcile import drift_table, reconcile
+    from harness.reprocess import Pacer
+    from harness.survey import resolve
+
+    _environment(args)
+    session = _session(args)
+    deployed = resolve(session, args.stack_name)
+    with _drift_progress() as progress:
+        result = reconcile(
+            session.client("s3"),
+            session.client("sqs"),
+            deployed,
+            region=str(session.region_name),
+            fix=args.fix,
+            pacer=Pacer(args.rate),
+            pending_after=_pending_after(args),
+            progress=progress,
+        )
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        console.print(drift_table(result.drift, f"{args.stack_name}: uploads against renditions"))
+        if result.fixed:
+            console.print(
+                f"enqueued {result.enqueued} photo(s), deleted {result.deleted} orphan(s)"
+                + (f", kept {len(result.kept)} changed since listed" if result.kept else "")
+            )
+        elif result.drift.found:
+            console.print("[red]drift found[/red]: run again with --fix to mend it")
+        else:
+            console.print("[green]no drift[/green]")
+    return result.exit_status
+
+
 def cmd_local(args: argparse.Namespace, console: Console) -> int:
     unavailable = getattr(args, "local_unavailable", None)
     if unavailable:
@@ -646,7 +793,7 @@ def cmd_acceptance(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_canary(args: argparse.Namespace, console: Console) -> int:
-    from harness.canary import NotDeliveredError, canary_key, wait_for_delivery
+    from harness.canary import NotDeliveredError, canary_key, deployed_settings, wait_for_delivery
     from harness.stack import read_outputs
 
     _environment(args)
@@ -657,7 +804,10 @@ def cmd_canary(args: argparse.Namespace, console: Console) -> int:
     poll = 0.2 if is_local_endpoint(_endpoint(args)) else 5.0
     try:
         with console.status(f"waiting for the renditions of s3://{outputs['UploadBucketName']}/{key}"):
-            seconds = wait_for_delivery(session, outputs, key=key, timeout=args.timeout, poll=poll)
+            settings = deployed_settings(deployed)
+            seconds = wait_for_delivery(
+                session, outputs, key=key, timeout=args.timeout, poll=poll, settings=settings
+            )
     except NotDeliveredError as exc:
         console.print(f"[red]{exc}[/red]")
         return 1
@@ -728,6 +878,8 @@ COMMANDS: Final[dict[str, Callable[[argparse.Namespace, Console], int]]] = {
     "stacks": cmd_stacks,
     "cost": cmd_cost,
     "canary": cmd_canary,
+    "reprocess": cmd_reprocess,
+    "reconcile": cmd_reconcile,
 }
 
 

@@ -1,0 +1,153 @@
+"""Uploads against renditions: which photos lack renditions, carry old ones, or left renditions behind.
+
+Pure functions over listings and rendition metadata, so the rules are specified without S3. A photo is judged
+by which of its rendition keys exist (from a listing) and by what one existing rendition says made it (a HEAD:
+the settings fingerprint, the source version and the sequencer). One HEAD per photo is enough because the
+function writes every rendition of an event with the same metadata; a listing gives none of it.
+
+The categories, in the order they are decided:
+- missing: an upload without all of its rendition keys (a lost event, a failed run, a new rendition size);
+- outdated: every key exists but was made from another version of the upload (two writes to one key that
+  yielded one event, or the newer version's event was lost);
+- stale: made from this version with other settings (another fingerprint, or none recorded);
+- current: nothing to do.
+An upload newer than the grace cut-off is `pending` instead of any drift: its event may still be on its way
+(S3 delivers within seconds, sometimes a minute or more). Orphans are stored renditions no upload expects: the
+renditions of a deleted upload, or of a rendition or format no longer configured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Set
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+ExpectedKeys = Callable[[str], tuple[str, ...]]
+EXAMPLES: Final = 5  # examples per category in a report: enough to look at, short enough to read
+
+
+class PhotoStatus(StrEnum):
+    CURRENT = "current"
+    MISSING = "missing"
+    OUTDATED = "outdated"
+    STALE = "stale"
+    PENDING = "pending"
+
+
+DRIFT_STATUSES: Final = (PhotoStatus.MISSING, PhotoStatus.OUTDATED, PhotoStatus.STALE)
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One object as a listing returns it (an upload's current version, or a rendition)."""
+
+    key: str
+    etag: str
+    size: int
+    last_modified: datetime
+    version_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Made:
+    """What a rendition's metadata says made it; None where the rendition records nothing."""
+
+    fingerprint: str | None
+    sequencer: str | None
+    version_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoState:
+    upload: Listed
+    status: PhotoStatus
+    made: Made | None  # None when no rendition of the photo was looked at
+
+    @property
+    def sequencer(self) -> str | None:
+        """The sequencer a reprocess message carries: the stored one, so a rewrite keeps the order it had."""
+        return self.made.sequencer if self.made else None
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    photos: tuple[PhotoState, ...]
+    orphans: tuple[Listed, ...]
+
+    def having(self, *statuses: PhotoStatus) -> tuple[PhotoState, ...]:
+        return tuple(photo for photo in self.photos if photo.status in statuses)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.orphans or self.having(*DRIFT_STATUSES))
+
+    def counts(self) -> dict[str, int]:
+        counts = {str(status): 0 for status in PhotoStatus}
+        for photo in self.photos:
+            counts[photo.status] += 1
+        return {"uploads": len(self.photos), **counts, "orphans": len(self.orphans)}
+
+    def examples(self, limit: int = EXAMPLES) -> dict[str, list[str]]:
+        shown = {
+            str(s): [p.upload.key for p in self.having(s)][:limit]
+            for s in (*DRIFT_STATUSES, PhotoStatus.PENDING)
+        }
+        return {**shown, "orphans": [orphan.key for orphan in self.orphans][:limit]}
+
+    def to_json(self, limit: int = EXAMPLES) -> dict[str, Any]:
+        return {"drift": self.found, "counts": self.counts(), "examples": self.examples(limit)}
+
+
+def probe_targets(uploads: Iterable[Listed], stored: Set[str], expected: ExpectedKeys) -> dict[str, str]:
+    """Upload key -> the rendition key whose metadata speaks for the photo: its first expected key that
+    exists. Uploads with no rendition at all need no look."""
+    targets: dict[str, str] = {}
+    for upload in uploads:
+        present = [key for key in expected(upload.key) if key in stored]
+        if present:
+            targets[upload.key] = present[0]
+    return targets
+
+
+def judge(
+    upload: Listed, stored: Set[str], expected: ExpectedKeys, made: Made | None, fingerprint: str
+) -> PhotoStatus:
+    """One photo's status, without the grace period (see `compare`)."""
+    if made is None or not all(key in stored for key in expected(upload.key)):
+        return PhotoStatus.MISSING
+    if made.version_id and upload.version_id and made.version_id != upload.version_id:
+        return PhotoStatus.OUTDATED
+    if made.fingerprint != fingerprint:
+        return PhotoStatus.STALE
+    return PhotoStatus.CURRENT
+
+
+def compare(
+    uploads: Iterable[Listed],
+    renditions: Iterable[Listed],
+    expected: ExpectedKeys,
+    made: Mapping[str, Made],
+    fingerprint: str,
+    pending_after: datetime | None = None,
+) -> Drift:
+    """Every upload judged, and the renditions no upload expects.
+
+    `made` holds, per upload key, the metadata of its probe rendition (see `probe_targets`); an upload absent
+    from it has no rendition that could be read. Uploads last modified after `pending_after` are pending
+    unless current. `renditions` should be listed before `uploads`: a rendition then always belongs to an
+    upload that existed when the uploads were listed, or to none."""
+    stored_objects = list(renditions)
+    stored = {item.key for item in stored_objects}
+    wanted: set[str] = set()
+    photos = []
+    for upload in sorted(uploads, key=lambda item: item.key):
+        keys = expected(upload.key)
+        wanted.update(keys)
+        status = judge(upload, stored, expected, made.get(upload.key), fingerprint)
+        if status is not PhotoStatus.CURRENT and pending_after and upload.last_modified > pending_after:
+            status = PhotoStatus.PENDING
+        photos.append(PhotoState(upload, status, made.get(upload.key)))
+    orphans = tuple(sorted((item for item in stored_objects if item.key not in wanted), key=lambda i: i.key))
+    return Drift(tuple(photos), orphans)
