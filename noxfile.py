@@ -121,6 +121,7 @@ def bench(session: nox.Session) -> None:
     """Handler benchmark (vs naive, floor and pyvips) and the Lambda cost model."""
     session.install("-e", ".[bench]")
     session.run("python", "-m", "harness.measures.bench", *session.posargs)
+    session.run("python", "-m", "harness.measures.coldstart")
     session.run("python", "-m", "harness.worstcase")
 
 
