@@ -190,7 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.run_id = args.run_id or f"{stamp.lower()}-{spec.name}"
     report_dir = Path(args.report_dir or ROOT / "reports" / f"{stamp}-{spec.name}")
     args.report_dir = str(report_dir)
-    args.run_timeout = args.run_timeout or spec.load_seconds + args.e2e_timeout + DRAIN_ALLOWANCE_S
+    args.run_timeout = args.run_timeout or (
+        spec.load_seconds + args.lifecycle_delay + args.e2e_timeout + DRAIN_ALLOWANCE_S
+    )
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
         with (
