@@ -31,11 +31,11 @@ from handler.constants import (
 from handler.errors import ErrorType
 from handler.keys import rendition_key
 from handler.storage import CACHE_CONTROL
+from tests.support.faults import KINDS, NOT_THE_PHOTOS_FAULT, Counter, Fault
 from tests.support.lambda_context import InvocationContext
 
 from .aws import PROCESSED, SERVICE, UPLOADS, World
 from .conftest import decode
-from .faults import KINDS, NOT_THE_PHOTOS_FAULT, Counter, Fault
 
 PHOTO = "jpeg-0.3mp"
 

@@ -11,10 +11,10 @@ from handler.constants import EnvVar
 from handler.imaging import fit
 from handler.keys import rendition_keys
 from handler.storage import META_FINGERPRINT, META_SEQUENCER
+from tests.support.faults import Counter
 
 from .aws import World
 from .conftest import decode
-from .faults import Counter
 
 PHOTO = "jpeg-0.3mp"
 THREE_BY_TWO = {

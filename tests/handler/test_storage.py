@@ -11,9 +11,9 @@ from moto import mock_aws
 from fixtures.generate import fixture_bytes
 from handler.constants import RENDITION_WRITTEN_AT_METADATA
 from handler.storage import CACHE_CONTROL, written_at
+from tests.support.faults import Counter, Fault
 
 from .aws import World
-from .faults import Counter, Fault
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def world(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -
 
 def test_a_write_that_lost_a_race_looks_again_and_then_writes(world: World) -> None:
     upload = world.put("a/photo.jpg", fixture_bytes("jpeg-0.3mp"))
-    lost = Fault("PutObject", "PreconditionFailed", times=1)
+    lost = Fault("PutObject", "PreconditionFailed", strikes={1})
     heads = Counter("HeadObject")
 
     result = world.invoke(world.sqs_event(("m-1", world.body(upload))), world.deps(lost, heads))
@@ -57,7 +57,7 @@ def test_a_write_attempt_lost_to_a_race_is_stamped_again(world: World) -> None:
     from .aws import PROCESSED
 
     ticks = iter(datetime(2026, 12, 1, 0, 0, n, tzinfo=UTC) for n in range(10))
-    lost = Fault("PutObject", "PreconditionFailed", times=1)
+    lost = Fault("PutObject", "PreconditionFailed", strikes={1})
     deps = world.deps(lost)
     storage = Storage(deps.s3, PROCESSED, clock=lambda: next(ticks))
     event = ObjectEvent("uploads", "a.jpg", None, 3, "e", "0A", "ObjectCreated:Put", None)

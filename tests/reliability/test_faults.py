@@ -3,7 +3,7 @@
 A small poller drives the handler from a real (moto) SQS queue with a redrive policy, as the event source
 mapping does: successes are deleted, batch item failures stay and come back with a higher receive count, and
 moto's SQS moves a message to the DLQ once it has been received MaxReceiveCount times. Faults are injected on
-the handler's own clients (tests/reliability/faults.py). For each fault: a passing fault gives a batch item
+the handler's own clients (tests/support/faults.py). For each fault: a passing fault gives a batch item
 failure and then renditions identical to a clean run's; a lasting fault ends with the message in the DLQ and
 one RetriesExhausted notification.
 """
@@ -20,8 +20,8 @@ from fixtures.event_cases import body_for, photo
 from handler.app import Dependencies
 from handler.constants import DEFAULT_MAX_RECEIVE_COUNT
 from handler.errors import ErrorType
+from tests.support.faults import LOST_ANSWER, ONE_OF_EACH, THROTTLING, Fault
 
-from .faults import KINDS, LOST_ANSWER, Fault
 from .world import NO_RETRIES, UPLOAD_BUCKET, PipelineWorld, aws_credentials
 
 KEY = "albums/faulty/photo.jpg"
@@ -119,11 +119,13 @@ def clean_renditions() -> dict[str, bytes]:
 def _faulty_deps(world: PipelineWorld, fault: Fault) -> Dependencies:
     s3 = world.session.client("s3", config=NO_RETRIES)
     sns = world.session.client("sns", config=NO_RETRIES)
-    fault.attach(s3 if fault.service == "s3" else sns)
+    fault(s3)
+    fault(sns)
     return Dependencies(s3=s3, sns=sns)
 
 
-S3_FAULTS = [(operation, kind) for operation in ("GetObject", "HeadObject", "PutObject") for kind in KINDS]
+S3_OPERATIONS = ("GetObject", "HeadObject", "PutObject")
+S3_FAULTS = [(operation, kind) for operation in S3_OPERATIONS for kind in ONE_OF_EACH]
 S3_FAULTS.append(("PutObject", LOST_ANSWER))
 
 
@@ -131,7 +133,7 @@ S3_FAULTS.append(("PutObject", LOST_ANSWER))
 def test_a_passing_s3_fault_is_retried_into_identical_renditions(
     world: PipelineWorld, clean_renditions: dict[str, bytes], operation: str, kind: str
 ) -> None:
-    fault = Fault("s3", operation, kind, strikes={1})
+    fault = Fault(operation, kind, strikes={1})
     poller = Poller(world)
     poller.send(body_for(world.put(KEY, photo(3)), UPLOAD_BUCKET))
 
@@ -148,7 +150,7 @@ def test_a_passing_s3_fault_is_retried_into_identical_renditions(
 def test_a_fault_on_the_second_rendition_rewrites_the_first_with_the_same_bytes(
     world: PipelineWorld, clean_renditions: dict[str, bytes]
 ) -> None:
-    fault = Fault("s3", "PutObject", "throttling", strikes={2})
+    fault = Fault("PutObject", THROTTLING, strikes={2})
     poller = Poller(world)
     poller.send(body_for(world.put(KEY, photo(3)), UPLOAD_BUCKET))
 
@@ -162,7 +164,7 @@ def test_a_fault_on_the_second_rendition_rewrites_the_first_with_the_same_bytes(
 def test_a_lasting_s3_fault_ends_in_the_dlq_with_one_notification(
     world: PipelineWorld, clean_renditions: dict[str, bytes], operation: str, kind: str
 ) -> None:
-    fault = Fault("s3", operation, kind)
+    fault = Fault(operation, kind)
     poller = Poller(world)
     stored = world.put(KEY, photo(3))
     poller.send(body_for(stored, UPLOAD_BUCKET))
@@ -182,9 +184,9 @@ def test_a_lasting_s3_fault_ends_in_the_dlq_with_one_notification(
 REJECTED = b"this is not an image"
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("kind", ONE_OF_EACH)
 def test_a_failed_rejection_notice_is_retried_and_sent_once(world: PipelineWorld, kind: str) -> None:
-    fault = Fault("sns", "Publish", kind, strikes={1})
+    fault = Fault("Publish", kind, strikes={1})
     poller = Poller(world)
     poller.send(body_for(world.put("albums/not-a-photo.jpg", REJECTED), UPLOAD_BUCKET))
 
@@ -197,7 +199,7 @@ def test_a_failed_rejection_notice_is_retried_and_sent_once(world: PipelineWorld
 
 
 def test_when_sns_never_answers_the_record_still_reaches_the_dlq(world: PipelineWorld) -> None:
-    fault = Fault("sns", "Publish", "throttling")
+    fault = Fault("Publish", THROTTLING)
     poller = Poller(world)
     poller.send(body_for(world.put("albums/not-a-photo.jpg", REJECTED), UPLOAD_BUCKET))
 
