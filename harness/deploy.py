@@ -259,10 +259,11 @@ def _change_set_parameters(
 
 
 def _changes(client: CloudFormationClient, change_set_id: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The change set's description (its status is on every page) and its changes from all pages."""
     rows: list[dict[str, str]] = []
-    kwargs: dict[str, Any] = {"ChangeSetName": change_set_id}
-    while True:
-        description: dict[str, Any] = dict(client.describe_change_set(**kwargs))
+    description: dict[str, Any] = {}
+    for page in client.get_paginator("describe_change_set").paginate(ChangeSetName=change_set_id):
+        description = dict(page)
         for change in description.get("Changes", []):
             resource = change.get("ResourceChange", {})
             rows.append(
@@ -273,10 +274,7 @@ def _changes(client: CloudFormationClient, change_set_id: str) -> tuple[dict[str
                     "replacement": str(resource.get("Replacement", "")),
                 }
             )
-        token = description.get("NextToken")
-        if not token:
-            return description, rows
-        kwargs["NextToken"] = token
+    return description, rows
 
 
 def _changes_table(rows: list[dict[str, str]]) -> Table:
