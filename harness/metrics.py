@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -111,18 +111,7 @@ class MetricsReport:
             "end": self.end.isoformat(),
             "period_seconds": self.period_seconds,
             "notes": self.notes,
-            "metrics": [
-                {
-                    "label": item.label,
-                    "namespace": item.namespace,
-                    "metric": item.metric,
-                    "dimensions": item.dimensions,
-                    "stat": item.stat,
-                    "value": item.value,
-                    "datapoints": item.datapoints,
-                }
-                for item in self.values
-            ],
+            "metrics": [asdict(item) for item in self.values],
         }
 
 

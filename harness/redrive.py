@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import boto3
@@ -45,12 +45,7 @@ class RedriveResult:
     destination: str
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "moved": self.moved,
-            "method": self.method,
-            "source": self.source,
-            "destination": self.destination,
-        }
+        return asdict(self)
 
 
 def _approximate_count(sqs: SQSClient, queue_url: str) -> int:
