@@ -67,8 +67,12 @@ class PhotoState:
 
     @property
     def sequencer(self) -> str | None:
-        """The sequencer a reprocess message carries: the stored one, so a rewrite keeps the order it had."""
-        return self.made.sequencer if self.made else None
+        """The sequencer a reprocess message carries: the stored one when the renditions come from this very
+        upload, so a rewrite keeps the order it had. Renditions of another version say nothing of this one's
+        order: the message then carries none, and the guard replaces them as another upload's."""
+        if self.made is None or from_other_version(self.upload, self.made):
+            return None
+        return self.made.sequencer
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +115,18 @@ def probe_targets(uploads: Iterable[Listed], stored: Set[str], expected: Expecte
     return targets
 
 
+def from_other_version(upload: Listed, made: Made) -> bool:
+    """Only two known version ids can tell; an unversioned bucket or an older rendition says nothing."""
+    return bool(made.version_id and upload.version_id and made.version_id != upload.version_id)
+
+
 def judge(
     upload: Listed, stored: Set[str], expected: ExpectedKeys, made: Made | None, fingerprint: str
 ) -> PhotoStatus:
     """One photo's status, without the grace period (see `compare`)."""
     if made is None or not all(key in stored for key in expected(upload.key)):
         return PhotoStatus.MISSING
-    if made.version_id and upload.version_id and made.version_id != upload.version_id:
+    if from_other_version(upload, made):
         return PhotoStatus.OUTDATED
     if made.fingerprint != fingerprint:
         return PhotoStatus.STALE

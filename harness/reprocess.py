@@ -4,7 +4,8 @@ A reprocess message is what S3 itself would have sent for the upload's current v
 no second entry point and the sequencer guard decides, as for any duplicate: a photo whose renditions are
 current is skipped, one with none is written, one made with other settings (another fingerprint) is
 rewritten. The message carries the sequencer its stored renditions record, so the rewrite keeps the order
-they had and an older removal or event still cannot undo them.
+they had and an older removal or event still cannot undo them; renditions made from another version of the
+upload (its own event was lost) give it none, and the guard replaces them as another upload's.
 """
 
 from __future__ import annotations

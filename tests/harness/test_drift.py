@@ -146,6 +146,18 @@ def test_a_reprocess_carries_the_sequencer_its_renditions_store() -> None:
     assert [photo.sequencer for photo in drift.photos] == ["0055AE", None]
 
 
+def test_a_reprocess_of_a_newer_version_carries_no_sequencer_of_the_older_ones_renditions() -> None:
+    drift = compare(
+        [upload("a.jpg", version="v2")],
+        renditions_of("a.jpg"),
+        EXPECTED,
+        {"a.jpg": made(version="v1", sequencer="0055AE")},
+        CURRENT,
+    )
+
+    assert drift.photos[0].sequencer is None
+
+
 def test_the_probe_of_a_photo_is_its_first_rendition_key_that_exists() -> None:
     _, second = EXPECTED("a.jpg")
     stored = {second, *EXPECTED("b.jpg")}

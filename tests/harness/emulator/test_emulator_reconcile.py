@@ -1,7 +1,7 @@
-"""Drift found and mended on the embedded local stack, through the CLI: photos uploaded while the bucket
-notified nobody, a photo whose renditions were deleted, and a stray rendition are reported by `reconcile`;
-`reprocess` and `reconcile --fix` send the photos through the built function again and delete the stray; then
-`reconcile` reports no drift."""
+"""Drift found and mended on the embedded local stack, through the CLI: photos uploaded or replaced while the
+bucket notified nobody, a photo whose renditions were deleted, and a stray rendition are reported by
+`reconcile`; `reprocess` and `reconcile --fix` send the photos through the built function again and delete
+the stray; then `reconcile` reports no drift."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from fixtures.generate import fixture_bytes
+from handler.storage import META_VERSION
 from harness.cli import main
 from harness.emulator import EmbeddedStack
 from harness.survey import Deployed, resolve
@@ -25,6 +26,7 @@ WAIT_S = 60.0
 PROCESSED_NORMALLY = "albums/kept.jpg"
 UPLOADED_UNNOTIFIED = ("lost/first photo.jpg", "lost/second.png")
 RENDITIONS_DELETED = "albums/wiped.jpg"
+REPLACED_UNNOTIFIED = "albums/replaced.jpg"
 STRAY = "thumbnail/never-uploaded.jpg"
 
 
@@ -44,8 +46,10 @@ class Local:
         self.s3 = stack.session().client("s3")
         self.deployed: Deployed = resolve(stack.session(), STACK)
 
-    def upload(self, key: str, fixture: str = "jpeg-0.3mp") -> None:
-        self.s3.put_object(Bucket=self.deployed.upload_bucket, Key=key, Body=fixture_bytes(fixture))
+    def upload(self, key: str, fixture: str = "jpeg-0.3mp") -> str:
+        """Upload `key`; returns the version id."""
+        answer = self.s3.put_object(Bucket=self.deployed.upload_bucket, Key=key, Body=fixture_bytes(fixture))
+        return str(answer["VersionId"])
 
     def stored(self) -> set[str]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.deployed.processed_bucket)
@@ -54,6 +58,12 @@ class Local:
     def rendered(self, *keys: str) -> bool:
         stored = self.stored()
         return all(set(self.deployed.expected(key)) <= stored for key in keys)
+
+    def made_from(self, key: str) -> set[str]:
+        """The upload versions the renditions of `key` were made from."""
+        bucket = self.deployed.processed_bucket
+        heads = [self.s3.head_object(Bucket=bucket, Key=k) for k in self.deployed.expected(key)]
+        return {head["Metadata"].get(META_VERSION, "") for head in heads}
 
     def cli(self, *arguments: str) -> tuple[int, dict[str, Any]]:
         self.capsys.readouterr()
@@ -80,7 +90,11 @@ def test_drift_is_found_mended_and_then_gone(local: Local) -> None:
     s3, uploads = local.s3, local.deployed.upload_bucket
     local.upload(PROCESSED_NORMALLY)
     local.upload(RENDITIONS_DELETED)
-    wait_for(lambda: local.rendered(PROCESSED_NORMALLY, RENDITIONS_DELETED), "the first renditions")
+    local.upload(REPLACED_UNNOTIFIED)
+    wait_for(
+        lambda: local.rendered(PROCESSED_NORMALLY, RENDITIONS_DELETED, REPLACED_UNNOTIFIED),
+        "the first renditions",
+    )
     for key in local.deployed.expected(RENDITIONS_DELETED):
         s3.delete_object(Bucket=local.deployed.processed_bucket, Key=key)
     notification = s3.get_bucket_notification_configuration(Bucket=uploads)
@@ -88,6 +102,7 @@ def test_drift_is_found_mended_and_then_gone(local: Local) -> None:
     s3.put_bucket_notification_configuration(Bucket=uploads, NotificationConfiguration={})
     local.upload(UPLOADED_UNNOTIFIED[0])
     local.upload(UPLOADED_UNNOTIFIED[1], fixture="png-rgba")
+    replacement = local.upload(REPLACED_UNNOTIFIED, fixture="webp")
     s3.put_bucket_notification_configuration(Bucket=uploads, NotificationConfiguration=notification)
     s3.put_object(Bucket=local.deployed.processed_bucket, Key=STRAY, Body=b"a rendition of nothing")
 
@@ -95,6 +110,7 @@ def test_drift_is_found_mended_and_then_gone(local: Local) -> None:
 
     assert status == 1
     assert found["examples"]["missing"] == sorted([RENDITIONS_DELETED, *UPLOADED_UNNOTIFIED])
+    assert found["examples"]["outdated"] == [REPLACED_UNNOTIFIED]
     assert found["examples"]["orphans"] == [STRAY]
     assert found["counts"]["current"] == 1
 
@@ -105,11 +121,12 @@ def test_drift_is_found_mended_and_then_gone(local: Local) -> None:
 
     status, fixed = local.cli("reconcile", "--fix")
 
-    assert (status, fixed["enqueued"], fixed["deleted"]) == (0, 1, 1)
+    assert (status, fixed["enqueued"], fixed["deleted"]) == (0, 2, 1)
     wait_for(lambda: local.rendered(RENDITIONS_DELETED), "the deleted renditions written again")
+    wait_for(lambda: local.made_from(REPLACED_UNNOTIFIED) == {replacement}, "renditions of the replacement")
 
     status, after = local.cli("reconcile")
 
     assert (status, after["drift"]) == (0, False)
-    assert after["counts"]["current"] == after["counts"]["uploads"] == 4
+    assert after["counts"]["current"] == after["counts"]["uploads"] == 5
     assert STRAY not in local.stored()
