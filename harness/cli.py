@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -30,6 +30,7 @@ from harness.contract import TEMPLATE_PATH, StackParameter
 from harness.deploy import DeployError
 from harness.environments import CONFIG_FILE, Environment, load_environment
 from harness.glibc import format_glibc
+from harness.pacing import DEFAULT_RATE, MAX_RATE, Pacer
 from harness.package import ARCHITECTURES, RUNTIMES, PackageError, PackageResult, build_package
 from harness.params import (
     InvalidInputError,
@@ -49,6 +50,9 @@ from harness.tags import (
     merge_tags,
     parse_tags,
 )
+
+if TYPE_CHECKING:  # the drift commands import the handler's settings only when they run
+    from harness.survey import Fingerprint
 
 LOCAL_COMMAND_MODULE: Final = "harness.emulator.command"
 DEFAULT_RUNTIME: Final = "python3.13"
@@ -304,8 +308,6 @@ def _non_negative(value: str) -> float:
 
 
 def _rate(value: str) -> float:
-    from harness.reprocess import MAX_RATE
-
     rate = _non_negative(value)
     if not 0 < rate <= MAX_RATE:
         raise argparse.ArgumentTypeError(f"{value}: allowed 0 < messages per second <= {MAX_RATE:g}")
@@ -313,8 +315,6 @@ def _rate(value: str) -> float:
 
 
 def _add_drift_options(parser: argparse.ArgumentParser) -> None:
-    from harness.reprocess import DEFAULT_RATE
-
     parser.add_argument(
         "--rate",
         type=_rate,
@@ -646,12 +646,17 @@ def _drift_progress() -> Progress:
     )
 
 
+def _fingerprint_line(fingerprint: Fingerprint) -> str:
+    seen = f"read from {fingerprint.seen_on}" if fingerprint.seen_on else "computed from its environment"
+    return f"the function writes fingerprint {fingerprint.value} ({seen})"
+
+
 def _pending_after(args: argparse.Namespace) -> datetime:
     return datetime.now(UTC) - timedelta(minutes=args.grace)
 
 
 def cmd_reprocess(args: argparse.Namespace, console: Console) -> int:
-    from harness.reprocess import Pacer, reprocess
+    from harness.reprocess import reprocess
     from harness.survey import resolve
 
     _environment(args)
@@ -688,7 +693,6 @@ def cmd_reprocess(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_reconcile(args: argparse.Namespace, console: Console) -> int:
     from harness.reconcile import drift_table, reconcile
-    from harness.reprocess import Pacer
     from harness.survey import resolve
 
     _environment(args)
@@ -709,6 +713,7 @@ def cmd_reconcile(args: argparse.Namespace, console: Console) -> int:
         _print_json(result.to_json())
     else:
         console.print(drift_table(result.drift, f"{args.stack_name}: uploads against renditions"))
+        console.print(_fingerprint_line(result.stock.fingerprint))
         if result.fixed:
             console.print(
                 f"enqueued {result.enqueued} photo(s), deleted {result.deleted} orphan(s)"

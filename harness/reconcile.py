@@ -23,7 +23,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from harness.drift import DRIFT_STATUSES, Drift, Listed
-from harness.reprocess import Pacer, enqueue
+from harness.pacing import Pacer
+from harness.reprocess import enqueue
 from harness.survey import HEAD_WORKERS, Deployed, Stock, take_stock
 
 if TYPE_CHECKING:

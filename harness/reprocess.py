@@ -21,6 +21,7 @@ from urllib.parse import quote_plus
 from rich.progress import Progress
 
 from harness.drift import DRIFT_STATUSES, Drift, Listed, PhotoState
+from harness.pacing import Pacer
 from harness.params import InvalidInputError
 from harness.survey import Deployed, Stock, take_stock
 
@@ -30,10 +31,6 @@ if TYPE_CHECKING:
 
 BATCH: Final = 10  # SendMessageBatch's most entries
 SEND_ATTEMPTS: Final = 3
-# The default rate stays below what the function drains at its default MaximumConcurrency (10 invocations at
-# about 0.3 s a photo): a reprocess then never builds a backlog that raises the queue-age alarm.
-DEFAULT_RATE: Final = 20.0
-MAX_RATE: Final = 3000.0
 EVENT_NAME: Final = "ObjectCreated:Put"
 CONFIGURATION_ID: Final = "photopipe-reprocess"
 
@@ -71,32 +68,6 @@ def s3_record(
 
 def reprocess_message(bucket: str, photo: PhotoState, region: str, now: datetime) -> str:
     return json.dumps({"Records": [s3_record(bucket, photo.upload, photo.sequencer, region, now)]})
-
-
-class Pacer:
-    """At most `per_second` messages a second on average, batch by batch; clock and sleep are injected so a
-    test can count the waiting instead of doing it."""
-
-    def __init__(
-        self,
-        per_second: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if not 0 < per_second <= MAX_RATE:
-            raise InvalidInputError(f"rate {per_second}: allowed 0 < messages per second <= {MAX_RATE:g}")
-        self._interval = 1.0 / per_second
-        self._clock = clock
-        self._sleep = sleep
-        self._next: float | None = None
-
-    def wait(self, count: int) -> None:
-        """Block until `count` more messages may go."""
-        now = self._clock()
-        if self._next is not None and self._next > now:
-            self._sleep(self._next - now)
-            now = self._next
-        self._next = now + count * self._interval
 
 
 def send_messages(

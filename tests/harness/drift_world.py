@@ -20,7 +20,7 @@ from handler.keys import rendition_keys
 from handler.storage import META_FINGERPRINT, META_SEQUENCER, META_VERSION
 from harness.contract import StackParameter
 from harness.outputs import StackOutput
-from harness.reprocess import Pacer
+from harness.pacing import Pacer
 from harness.survey import Deployed
 
 REGION = "us-west-2"

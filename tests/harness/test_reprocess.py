@@ -14,8 +14,9 @@ from handler.constants import EnvVar
 from handler.events import ObjectEvent, parse_body
 from harness.cli import main
 from harness.drift import PhotoStatus
+from harness.pacing import Pacer
 from harness.params import InvalidInputError
-from harness.reprocess import NoPhotosError, Pacer, ReprocessResult, listing_prefix, reprocess, send_messages
+from harness.reprocess import NoPhotosError, ReprocessResult, listing_prefix, reprocess, send_messages
 from harness.stack import StackError
 from harness.survey import deployed_fingerprint, list_objects, list_uploads, resolve
 
