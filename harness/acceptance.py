@@ -31,7 +31,9 @@ from PIL import Image
 from rich.console import Console
 
 from fixtures.generate import fixture_bytes, manifest
+from handler.config import Settings
 from handler.constants import MetricName
+from handler.keys import rendition_keys
 from harness.acceptance_report import (
     FAILED,
     NOT_APPLICABLE,
@@ -43,7 +45,7 @@ from harness.acceptance_report import (
     RunUsage,
     run_cost,
 )
-from harness.canary import RENDITIONS, NotDeliveredError, rendition_keys, wait_for_delivery
+from harness.canary import NotDeliveredError, deployed_settings, existing_renditions, wait_for_delivery
 from harness.contract import LAMBDA_NAMESPACE, StackParameter
 from harness.destroy import destroy
 from harness.metrics import MetricsReport, read_metrics
@@ -199,6 +201,8 @@ class Run:
     errors: TopicReader | None = None
     alarms: TopicReader | None = None
     metrics: MetricsReport | None = None
+    settings: Settings = field(default_factory=lambda: deployed_settings({}))
+    """The renditions and formats the stack writes, from its deployed parameters (check_deploy)."""
 
     @property
     def session(self) -> boto3.Session:
@@ -215,10 +219,16 @@ class Run:
         )
         return Upload(fixture, key, answer.get("VersionId"))
 
-    def rendition_keys(self, source_key: str) -> dict[str, str]:
-        """Rendition name -> its key, for the renditions of `source_key` that exist."""
+    def expected_renditions(self, source_key: str) -> tuple[str, ...]:
+        """Every rendition key the stack writes for `source_key` (each rendition in each format)."""
+        return rendition_keys(self.settings, source_key)
+
+    def rendition_keys(self, source_key: str) -> list[str]:
+        """Those of the rendition keys of `source_key` that exist."""
         s3 = self.session.client("s3")
-        return rendition_keys(s3, self.outputs[StackOutput.PROCESSED_BUCKET], source_key)
+        return existing_renditions(
+            s3, self.outputs[StackOutput.PROCESSED_BUCKET], self.expected_renditions(source_key)
+        )
 
 
 class ChecksPlan:
@@ -275,6 +285,7 @@ def check_deploy(run: Run) -> None:
         tags = {str(tag["Key"]): str(tag.get("Value", "")) for tag in stack.get("Tags", [])}
         parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
         run.key_prefix = parameters.get(StackParameter.UPLOAD_KEY_PREFIX, "")
+        run.settings = deployed_settings(parameters)
         expected = default_tags(PURPOSE_ACCEPTANCE)
         if run.target.local:
             check.detail = f"{stack['StackStatus']}; tags not applied (the local stack deploys without tags)"
@@ -306,6 +317,7 @@ def check_notification(run: Run) -> None:
                 timeout=run.timeouts.canary,
                 poll=run.timeouts.poll,
                 remove=False,
+                settings=run.settings,
             )
         except NotDeliveredError as exc:
             raise CheckError(str(exc)) from None
@@ -332,7 +344,11 @@ def check_renditions(run: Run) -> None:
     with running(run, "renditions") as check:
 
         def missing() -> list[str]:
-            return [u.fixture for u in run.valid if len(run.rendition_keys(u.key)) < len(RENDITIONS)]
+            return [
+                u.fixture
+                for u in run.valid
+                if len(run.rendition_keys(u.key)) < len(run.expected_renditions(u.key))
+            ]
 
         try:
             wait_until(lambda: not missing(), run.timeouts.processing, run.timeouts.poll, "every rendition")
@@ -342,9 +358,9 @@ def check_renditions(run: Run) -> None:
             ) from None
         sizes = []
         for upload in run.valid:
-            for rendition, key in sorted(run.rendition_keys(upload.key).items()):
+            for key in run.rendition_keys(upload.key):
                 width, height = _decodes(run, key)
-                sizes.append(f"{upload.fixture}/{rendition} {width}x{height}")
+                sizes.append(f"{upload.fixture}/{key.split('/', 1)[0]} {width}x{height}")
         check.detail = f"{len(sizes)} renditions decoded"
 
 
@@ -407,7 +423,7 @@ def check_deletion(run: Run) -> None:
         except CheckError:
             raise CheckError(
                 f"the renditions of deleted {upload.key} still exist after {run.timeouts.processing:.0f} s: "
-                f"{sorted(run.rendition_keys(upload.key).values())}"
+                f"{run.rendition_keys(upload.key)}"
             ) from None
         check.detail = f"{upload.key.rsplit('/', 1)[-1]}: renditions removed"
 
@@ -533,7 +549,7 @@ def _usage(run: Run, hours: float) -> RunUsage:
     return RunUsage(
         hours=hours,
         photos=photos,
-        renditions_written=len(RENDITIONS) * (len(run.valid) + 1),
+        renditions_written=len(run.expected_renditions("canary.jpg")) * (len(run.valid) + 1),
         invocations=int(invocations),
         billed_duration_ms=duration,
         memory_mb=memory,

@@ -11,7 +11,14 @@ import boto3
 import pytest
 from rich.console import Console
 
-from harness.canary import NotDeliveredError, canary_key, rendition_keys, wait_for_delivery
+from handler.keys import rendition_keys
+from harness.canary import (
+    NotDeliveredError,
+    canary_key,
+    deployed_settings,
+    existing_renditions,
+    wait_for_delivery,
+)
 from harness.cli import main
 from harness.deploy import deploy
 from tests.harness.conftest import MINI_TEMPLATE, REGION
@@ -57,16 +64,38 @@ def test_a_canary_that_never_arrives_names_the_likely_cause_and_is_removed(bucke
     assert _versions(buckets, "pp-upload") == []
 
 
-def test_renditions_are_found_whatever_the_output_format(buckets: boto3.Session) -> None:
+def test_the_renditions_looked_for_are_those_the_stack_was_deployed_with() -> None:
+    settings = deployed_settings({"Renditions": "hero=2048x2048,small=128x128", "OutputFormats": "WEBP,JPEG"})
+
+    assert rendition_keys(settings, "a/b.png") == (
+        "hero/a/b.webp",
+        "hero/a/b.jpg",
+        "small/a/b.webp",
+        "small/a/b.jpg",
+    )
+    assert rendition_keys(deployed_settings({}), "a/b.png") == ("large/a/b.jpg", "thumbnail/a/b.jpg")
+
+
+def test_only_the_expected_renditions_that_exist_are_found(buckets: boto3.Session) -> None:
     s3 = buckets.client("s3")
     s3.put_object(Bucket="pp-processed", Key="large/a/b.webp", Body=b"x")
-    s3.put_object(Bucket="pp-processed", Key="thumbnail/a/b.webp", Body=b"x")
     s3.put_object(Bucket="pp-processed", Key="large/a/bc.webp", Body=b"x")
 
-    assert rendition_keys(s3, "pp-processed", "a/b.jpg") == {
-        "large": "large/a/b.webp",
-        "thumbnail": "thumbnail/a/b.webp",
-    }
+    found = existing_renditions(s3, "pp-processed", ["large/a/b.jpg", "large/a/b.webp", "thumbnail/a/b.webp"])
+
+    assert found == ["large/a/b.webp"]
+
+
+def test_a_canary_waits_for_every_rendition_of_a_deployed_list(buckets: boto3.Session) -> None:
+    settings = deployed_settings({"Renditions": "hero=2048x2048,small=128x128", "OutputFormats": "JPEG,WEBP"})
+    key = canary_key()
+    s3 = buckets.client("s3")
+    for rendition in rendition_keys(settings, key)[:-1]:
+        s3.put_object(Bucket="pp-processed", Key=rendition, Body=b"x")
+
+    with pytest.raises(NotDeliveredError):
+        wait_for_delivery(buckets, OUTPUTS, key=key, timeout=0.05, poll=0.01, settings=settings)
+    assert _versions(buckets, "pp-processed") == [], "what did arrive is removed too"
 
 
 def test_the_command_fails_with_the_cause_when_nothing_processes_the_canary(

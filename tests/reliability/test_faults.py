@@ -160,7 +160,13 @@ def test_a_fault_on_the_second_rendition_rewrites_the_first_with_the_same_bytes(
     assert {k: d for k, (d, _) in world.renditions().items()} == clean_renditions
 
 
-@pytest.mark.parametrize(("operation", "kind"), S3_FAULTS, ids=[f"{o}-{k}" for o, k in S3_FAULTS])
+# A write whose answer is lost every time has still written: the retry finds every rendition current.
+LASTING_S3_FAULTS = [fault for fault in S3_FAULTS if fault != ("PutObject", LOST_ANSWER)]
+
+
+@pytest.mark.parametrize(
+    ("operation", "kind"), LASTING_S3_FAULTS, ids=[f"{o}-{k}" for o, k in LASTING_S3_FAULTS]
+)
 def test_a_lasting_s3_fault_ends_in_the_dlq_with_one_notification(
     world: PipelineWorld, clean_renditions: dict[str, bytes], operation: str, kind: str
 ) -> None:
@@ -179,6 +185,23 @@ def test_a_lasting_s3_fault_ends_in_the_dlq_with_one_notification(
     assert (note["bucket"], note["key"], note["versionId"]) == (UPLOAD_BUCKET, KEY, stored.version_id)
     left = {k: d for k, (d, _) in world.renditions().items()}
     assert all(clean_renditions[k] == d for k, d in left.items()), "whatever was written is the right bytes"
+
+
+def test_writes_whose_answers_are_always_lost_are_found_current_by_the_retry(
+    world: PipelineWorld, clean_renditions: dict[str, bytes]
+) -> None:
+    fault = Fault("PutObject", LOST_ANSWER)
+    poller = Poller(world)
+    poller.send(body_for(world.put(KEY, photo(3)), UPLOAD_BUCKET))
+
+    poller.run(_faulty_deps(world, fault))
+
+    assert poller.receive_counts == [1, 2], (
+        "the retry sees the same upload's renditions with the same settings"
+    )
+    assert {k: d for k, (d, _) in world.renditions().items()} == clean_renditions
+    assert world.notifications() == []
+    assert poller.depth(poller.queue_url) == poller.depth(poller.dlq_url) == 0
 
 
 REJECTED = b"this is not an image"
