@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 
-from fixtures.catalogue import CATALOGUE, ImageCase, manifest
+from fixtures.catalogue import CATALOGUE, manifest
 from fixtures.event_cases import EVENT_CASES
 from handler.constants import SkipReason
 from handler.errors import ErrorType
@@ -42,6 +43,13 @@ def test_every_event_message_documents_its_outcome() -> None:
                 assert SkipReason(str(message.reason)), message
 
 
-@pytest.mark.parametrize("case", CATALOGUE, ids=[c.name for c in CATALOGUE])
-def test_a_case_builds_the_same_bytes_every_time(case: ImageCase) -> None:
-    assert hashlib.sha256(case.build()).digest() == hashlib.sha256(case.build()).digest()
+# The digest of every case's bytes, as reviewed. A change to a case, to the generator or to the encoders it
+# runs shows here: rebuild, check that each changed case still shows what its `why` says, then update it.
+CATALOGUE_SHA256 = "5201b9a0b809f3af9bff6b0d7fb2345e835cc0890e4bb11ef0995891f21e7d0e"
+
+
+def test_the_catalogue_builds_the_bytes_it_was_reviewed_with() -> None:
+    digests = {case.name: hashlib.sha256(case.build()).hexdigest() for case in CATALOGUE}
+    whole = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
+
+    assert whole == CATALOGUE_SHA256, f"the cases' digests now: {digests}"
