@@ -283,6 +283,9 @@ FORBIDDEN: dict[str, Probe] = {
     "s3:PutObject outside the rendition prefixes": lambda s, d: _c(s, "s3").put_object(
         Bucket=_o(d, PROC), Key="index.html", Body=b"defaced"
     ),
+    "s3:PutObject under a prefix the Renditions list does not name": lambda s, d: _c(s, "s3").put_object(
+        Bucket=_o(d, PROC), Key="medium/albums/ok.jpg", Body=b"not a listed rendition"
+    ),
     "s3:GetObject on another bucket": lambda s, d: _c(s, "s3").get_object(Bucket=ARTIFACTS, Key="code.zip"),
     "s3:PutObject on another bucket": lambda s, d: _c(s, "s3").put_object(
         Bucket=ARTIFACTS, Key="x", Body=b"x"
