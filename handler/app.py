@@ -31,6 +31,7 @@ from handler.imaging import OutputSpec, make_renditions
 from handler.keys import key_fits, rendition_key, rendition_keys
 from handler.notify import Notifier, Rejection
 from handler.observability import Observability
+from handler.removal import current_object, is_current, is_removal, remove_renditions, removed_version
 from handler.storage import ObjectGoneError, StaleEventError, Storage, refuse_declared_size
 
 if TYPE_CHECKING:  # the stubs are a lint dependency; the runtime needs none of this
@@ -146,6 +147,7 @@ class Pipeline:
 
     def __init__(self, settings: Settings, deps: Dependencies, obs: Observability, request_id: str) -> None:
         self.settings = settings
+        self.deps_s3 = deps.s3
         self.storage = Storage(deps.s3, settings.processed_bucket, fingerprint=settings.fingerprint)
         self.notifier = Notifier(deps.sns, settings.error_topic_arn)
         self.obs = obs
@@ -181,6 +183,8 @@ class Pipeline:
             self.obs.forget("bucket", "key", "version_id")
 
     def _process(self, event: ObjectEvent) -> Outcome:
+        if is_removal(event) and self.settings.deletion_propagation:
+            return self._remove(event)
         if not event.is_create:
             return self.skip(SkipReason.NOT_A_CREATE_EVENT, f"{event.event_name} is not an upload")
         started = time.perf_counter()
@@ -193,12 +197,15 @@ class Pipeline:
             )
         refuse_declared_size(event, self.settings.max_input_bytes)
         seen = self.storage.guard(event, keys)  # before paying for the download and the decode
+        self._require_current(event)
         data = self.storage.read(event, self.settings.max_input_bytes)
         renditions = make_renditions(
             data, self.settings.renditions, self.outputs, max_pixels=self.settings.max_pixels
         )
         writes = [(rendition_key(r.name, event.key, r.extension), r) for r in renditions]
         self.storage.write_all(event, writes, seen)
+        if self._removed_meanwhile(event):
+            return self.skip(SkipReason.OBJECT_GONE, "the upload was removed while it was processed")
         done = time.perf_counter()
         latency = (datetime.now(UTC) - event.event_time).total_seconds() * 1000 if event.event_time else None
         self.obs.processed(
@@ -212,6 +219,37 @@ class Pipeline:
             extra={"renditions": {key: [r.width, r.height, len(r.data)] for key, r in writes}},
         )
         return "processed"
+
+    # ------------------------------------------------------------------------------------------ removals
+    def _remove(self, event: ObjectEvent) -> Outcome:
+        """Rule 1 of handler/removal.py: a removed upload's renditions are deleted, a live one's kept."""
+        exists = current_object(self.deps_s3, event.bucket, event.key).exists
+        removed = removed_version(self.deps_s3, event) if exists else None
+        keys = rendition_keys(self.settings, event.key)
+        result = remove_renditions(self.storage, event, keys, exists, removed)
+        if not result.deleted and (exists or result.kept):
+            detail = "the upload exists" if exists else f"a newer upload wrote {', '.join(result.kept)}"
+            return self.skip(SkipReason.STALE_REMOVAL, f"nothing deleted: {detail}")
+        self.obs.deleted()
+        self.obs.logger.info("deleted", extra={"renditions": list(result.deleted), "kept": list(result.kept)})
+        return "processed"
+
+    def _require_current(self, event: ObjectEvent) -> None:
+        """Rule 2, before the download: only the key's current object is rendered."""
+        if self.settings.deletion_propagation and not is_current(
+            event, current_object(self.deps_s3, event.bucket, event.key)
+        ):
+            raise ObjectGoneError("the upload was removed or replaced before it was read")
+
+    def _removed_meanwhile(self, event: ObjectEvent) -> bool:
+        """Rule 2, after the writes: a removal that came in between may have found nothing to delete yet."""
+        if not self.settings.deletion_propagation:
+            return False
+        if current_object(self.deps_s3, event.bucket, event.key).exists:
+            return False
+        undone = remove_renditions(self.storage, event, rendition_keys(self.settings, event.key), False)
+        self.obs.logger.info("removed while processed", extra={"renditions": list(undone.deleted)})
+        return True
 
     # ------------------------------------------------------------------------------------------ outcomes
     def skip(self, reason: SkipReason, detail: str) -> Outcome:

@@ -18,6 +18,8 @@ from handler.constants import (
     DEFAULT_OUTPUT_FORMATS,
     DEFAULT_OUTPUT_QUALITY,
     DEFAULT_RENDITIONS,
+    DELETION_PROPAGATION_ENABLED,
+    DELETION_PROPAGATION_VALUES,
     MAX_DIMENSION,
     MAX_OUTPUT_FORMATS,
     MAX_OUTPUT_QUALITY,
@@ -55,6 +57,7 @@ class Settings:
     max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
+    deletion_propagation: bool = True  # handler/removal.py: a removed upload loses its renditions
     service_name: str = "photopipe"
     metrics_namespace: str = METRICS_NAMESPACE
 
@@ -96,6 +99,7 @@ class Settings:
             ),
             service_name=env.get(EnvVar.POWERTOOLS_SERVICE_NAME, "").strip() or "photopipe",
             metrics_namespace=env.get(EnvVar.POWERTOOLS_METRICS_NAMESPACE, "").strip() or METRICS_NAMESPACE,
+            deletion_propagation=_deletion_propagation(env),
         )
 
 
@@ -167,3 +171,15 @@ def _int(env: Mapping[str, str], var: EnvVar, default: int, low: int, high: int)
     if not low <= value <= high:
         raise ConfigError(f"{var}={raw!r} is not allowed: expected an integer from {low} to {high}")
     return value
+
+
+def _deletion_propagation(env: Mapping[str, str]) -> bool:
+    raw = env.get(EnvVar.DELETION_PROPAGATION)
+    if raw is None or raw.strip() == "":
+        return True
+    if raw.strip() not in DELETION_PROPAGATION_VALUES:
+        raise ConfigError(
+            f"{EnvVar.DELETION_PROPAGATION}={raw!r} is not allowed: expected "
+            f"{' or '.join(DELETION_PROPAGATION_VALUES)}"
+        )
+    return raw.strip() == DELETION_PROPAGATION_ENABLED

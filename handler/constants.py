@@ -22,6 +22,7 @@ class EnvVar(StrEnum):
     MAX_INPUT_BYTES = "MAX_INPUT_BYTES"
     MAX_PIXELS = "MAX_PIXELS"
     MAX_RECEIVE_COUNT = "MAX_RECEIVE_COUNT"
+    DELETION_PROPAGATION = "DELETION_PROPAGATION"
     POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
     POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
     POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
@@ -37,6 +38,7 @@ class MetricName(StrEnum):
     INPUT_BYTES = "InputBytes"
     OUTPUT_BYTES = "OutputBytes"
     SKIPPED_OBJECTS = "SkippedObjects"
+    PROCESSED_DELETIONS = "ProcessedDeletions"
 
 
 class SkipReason(StrEnum):
@@ -46,6 +48,7 @@ class SkipReason(StrEnum):
     NOT_A_CREATE_EVENT = "NotACreateEvent"
     OBJECT_GONE = "ObjectGone"
     STALE = "Stale"
+    STALE_REMOVAL = "StaleRemoval"
 
 
 METRICS_NAMESPACE: Final = "Photopipe"
@@ -135,3 +138,9 @@ MAX_OUTPUT_QUALITY: Final = 100
 DEFAULT_MAX_INPUT_BYTES: Final = 50 * 1024 * 1024
 DEFAULT_MAX_PIXELS: Final = 50_000_000
 DEFAULT_MAX_RECEIVE_COUNT: Final = 5
+
+# The DeletionPropagation parameter and the DELETION_PROPAGATION variable: whether a removed upload's
+# renditions are deleted (handler/removal.py). Disabled is for those who archive renditions.
+DELETION_PROPAGATION_ENABLED: Final = "Enabled"
+DELETION_PROPAGATION_DISABLED: Final = "Disabled"
+DELETION_PROPAGATION_VALUES: Final = (DELETION_PROPAGATION_ENABLED, DELETION_PROPAGATION_DISABLED)

@@ -63,6 +63,10 @@ class Observability:
         self.add(MetricName.INPUT_BYTES, input_bytes, MetricUnit.Bytes)
         self.add(MetricName.OUTPUT_BYTES, output_bytes, MetricUnit.Bytes)
 
+    def deleted(self) -> None:
+        """A removal applied: the upload is gone and so are its renditions (the log names them)."""
+        self.add(MetricName.PROCESSED_DELETIONS, 1, MetricUnit.Count)
+
     def error(self, error_type: str) -> None:
         self._single(MetricName.PROCESSING_ERRORS, ERROR_TYPE_DIMENSION, error_type)
 

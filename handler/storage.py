@@ -154,6 +154,21 @@ class Storage:
             source_etag=metadata.get(META_ETAG) or None,
         )
 
+    def delete_if_unchanged(self, key: str, etag: str | None) -> bool:
+        """Delete rendition `key` if it still has `etag` (If-Match): False when it changed in between.
+
+        A key already gone counts as deleted (S3 answers 404 to If-Match on a missing key)."""
+        condition: dict[str, Any] = {"IfMatch": etag} if etag is not None else {}
+        try:
+            self._s3.delete_object(Bucket=self._bucket, Key=key, **condition)
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == "PreconditionFailed":
+                return False
+            if code not in ("404", "NoSuchKey", "NotFound"):
+                raise
+        return True
+
     def guard(self, event: ObjectEvent, keys: Iterable[str]) -> dict[str, Existing | None]:
         """What is under each rendition key now; StaleEventError if any came from a newer event, or if every
         one is already what this event makes with these settings (a duplicate).

@@ -95,6 +95,19 @@ class World:
             key, answer["VersionId"], answer["ETag"].strip('"'), len(data), f"{next(self._sequencer):018X}"
         )
 
+    def remove(self, key: str, version_id: str | None = None) -> Upload:
+        """Delete `key` as a user would (a delete marker), or one version for good: what the removal event
+        names (the marker's or the deleted version's id, and the next sequencer)."""
+        if version_id is None:
+            answer = self.s3.delete_object(Bucket=UPLOADS, Key=key)
+        else:
+            answer = self.s3.delete_object(Bucket=UPLOADS, Key=key, VersionId=version_id)
+        return Upload(key, answer.get("VersionId") or "", "", 0, f"{next(self._sequencer):018X}")
+
+    def removal(self, removed: Upload, event_name: str = "ObjectRemoved:DeleteMarkerCreated") -> str:
+        """The notification S3 sends for a removal: no size and no ETag."""
+        return self.body(removed, event_name, size=None, eTag=None)
+
     def body(self, upload: Upload, event_name: str = "ObjectCreated:Put", **obj: Any) -> str:
         from urllib.parse import quote_plus
 

@@ -11,7 +11,13 @@ from urllib.parse import quote
 import pytest
 
 from fixtures.generate import FIXTURES, Fixture, fixture_bytes
-from handler.app import default_dependencies, process_event
+from handler.app import (
+    CONNECT_TIMEOUT_S,
+    MAX_ATTEMPTS,
+    READ_TIMEOUT_S,
+    default_dependencies,
+    process_event,
+)
 from handler.constants import (
     ERROR_TYPE_DIMENSION,
     LARGE_RENDITION,
@@ -199,7 +205,7 @@ def test_not_photos_to_process_are_skipped_with_a_reason_and_no_notice(world: Wo
     test_event = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": UPLOADS})
     event = world.sqs_event(
         ("m-test", test_event),
-        ("m-delete", world.body(kept, event_name="ObjectRemoved:Delete")),
+        ("m-restore", world.body(kept, event_name="ObjectRestore:Completed")),
         ("m-gone", world.body(gone)),
     )
 
@@ -412,13 +418,10 @@ def test_a_record_handed_back_on_its_last_receive_is_notified_before_the_dlq(wor
     assert "ran out of time" in note["reason"]
 
 
-def test_default_clients_wait_3_s_to_connect_20_s_for_an_answer_and_try_three_times(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """botocore's defaults are 60 s each and the legacy retry mode: a silent S3 would hold an invocation."""
+def test_default_clients_have_explicit_timeouts_and_standard_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     deps = default_dependencies()
     for client in (deps.s3, deps.sns):
         config = client.meta.config
-        assert (config.connect_timeout, config.read_timeout) == (3, 20)
-        assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+        assert (config.connect_timeout, config.read_timeout) == (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+        assert (config.retries["mode"], config.retries["total_max_attempts"]) == ("standard", MAX_ATTEMPTS)

@@ -33,7 +33,9 @@ def test_a_write_that_lost_a_race_looks_again_and_then_writes(world: World) -> N
 
     assert result.response == {"batchItemFailures": []}
     assert lost.struck == 1
-    assert heads.calls == 3, "one look per rendition, and one more after the lost race"
+    # one look per rendition, one more after the lost race, and the upload's current state before the read
+    # and after the writes (handler/removal.py, rule 2)
+    assert heads.calls == 2 + 1 + 2
     assert {v["cache_control"] for v in world.renditions().values()} == {CACHE_CONTROL}
 
 
