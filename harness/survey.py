@@ -27,7 +27,7 @@ from handler.storage import META_FINGERPRINT, META_SEQUENCER, META_VERSION
 from harness.contract import StackParameter
 from harness.drift import Drift, ExpectedKeys, Listed, Made, compare, probe_targets
 from harness.outputs import StackOutput
-from harness.stack import StackError, describe_stack, outputs_of
+from harness.stack import StackError, describe_stack, read_outputs
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -71,16 +71,8 @@ class Deployed:
 
 def resolve(session: boto3.Session, stack_name: str) -> Deployed:
     """The stack's buckets, queue, function and settings; StackError naming what is missing."""
-    stack = describe_stack(session.client("cloudformation"), stack_name)
-    if stack is None:
-        raise StackError(f"stack {stack_name!r} does not exist in region {session.region_name}")
-    outputs = outputs_of(stack)
-    missing = [key for key in REQUIRED_OUTPUTS if key not in outputs]
-    if missing:
-        raise StackError(
-            f"stack {stack_name!r} ({stack['StackStatus']}) lacks output(s) {', '.join(missing)}; "
-            "was it deployed from template/template.json?"
-        )
+    outputs = read_outputs(session, stack_name, required=REQUIRED_OUTPUTS)
+    stack = describe_stack(session.client("cloudformation"), stack_name) or {}
     parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters") or []}
     function = outputs[StackOutput.FUNCTION_NAME]
     configuration = session.client("lambda").get_function_configuration(FunctionName=function)

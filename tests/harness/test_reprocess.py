@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -18,7 +18,7 @@ from harness.pacing import Pacer
 from harness.params import InvalidInputError
 from harness.reprocess import NoPhotosError, ReprocessResult, listing_prefix, reprocess, send_messages
 from harness.stack import StackError
-from harness.survey import deployed_fingerprint, list_objects, list_uploads, resolve
+from harness.survey import deployed_fingerprint, lambda_time, list_objects, list_uploads, resolve
 
 from .drift_world import LONG_AGO, REGION, STACK, UPLOADS, FakeClock, RecordingSqs, World, build_world, pacer
 
@@ -239,6 +239,13 @@ def test_resolve_reads_the_deployed_functions_settings_and_the_stacks_prefix(ses
     assert deployed.upload_prefix == "up/"
     assert deployed.rendition_names == ("large",)
     assert deployed.expected("up/a.jpg") == ("large/up/a.jpg",)
+
+
+@pytest.mark.parametrize(
+    "written", ["2026-11-29T03:00:00.000+0000", "2026-11-29T03:00:00.000000000Z", "2026-11-29T04:00:00+01:00"]
+)
+def test_the_functions_last_update_is_read_as_lambda_and_emulators_write_it(written: str) -> None:
+    assert lambda_time(written) == datetime(2026, 11, 29, 3, tzinfo=UTC)
 
 
 def test_resolve_refuses_a_stack_that_does_not_exist(session: boto3.Session) -> None:
