@@ -49,6 +49,7 @@ class StackParameter(StrEnum):
     MAX_INPUT_BYTES = "MaxInputBytes"
     MAX_PIXELS = "MaxPixels"
     UPLOAD_KEY_PREFIX = "UploadKeyPrefix"
+    DELETION_PROPAGATION = "DeletionPropagation"
     RUNTIME = "Runtime"
     ARCHITECTURE = "Architecture"
     MEMORY_SIZE = "MemorySize"

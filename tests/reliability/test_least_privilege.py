@@ -224,6 +224,36 @@ def test_the_pipeline_works_with_exactly_the_role_policy(deployed: Deployed) -> 
     assert [(n["key"], n["errorType"]) for n in notes] == [("albums/not-a-photo.jpg", ErrorType.NOT_AN_IMAGE)]
 
 
+def test_a_removed_upload_loses_its_renditions_with_exactly_the_role_policy(deployed: Deployed) -> None:
+    def scenario() -> tuple[list[str], list[str], list[str], list[dict[str, Any]]]:
+        world = _world(deployed)
+        stored = world.put("albums/removed.jpg", photo(4))
+        created = world.invoke(
+            world.sqs_event([("c", body_for(stored, world.upload_bucket))]), deps=world.dependencies()
+        )
+        before = sorted(world.renditions())
+        world.s3.delete_object(Bucket=world.upload_bucket, Key=stored.key)  # moto's stack: unversioned
+        record = s3_record(
+            bucket=world.upload_bucket,
+            key=stored.key,
+            event_name="ObjectRemoved:Delete",
+            size=None,
+            sequencer=f"{int(stored.sequencer, 16) + 1:018X}",
+        )
+        removed = world.invoke(
+            world.sqs_event([("r", json.dumps({"Records": [record]}))]), deps=world.dependencies()
+        )
+        after = sorted(world.renditions())
+        return created.failed_ids + removed.failed_ids, before, after, world.notifications()
+
+    failed, before, after, notes = _enforced(scenario)
+
+    assert failed == []
+    assert before == ["large/albums/removed.jpg", "private/notes.txt", "thumbnail/albums/removed.jpg"]
+    assert after == ["private/notes.txt"], "only the removed upload's renditions go"
+    assert notes == []
+
+
 def test_a_record_for_a_bucket_the_role_cannot_read_ends_notified_in_the_dlq(deployed: Deployed) -> None:
     """A misrouted or forged record naming another bucket: IAM refuses the read (AccessDenied), which the
     handler treats as a deployment fault worth retrying, so the record is retried and, at its last receive,
@@ -274,8 +304,8 @@ FORBIDDEN: dict[str, Probe] = {
     "s3:PutBucketPolicy on the upload bucket": lambda s, d: _c(s, "s3").put_bucket_policy(
         Bucket=_o(d, UP), Policy=DOC
     ),
-    "s3:DeleteObject on a rendition": lambda s, d: _c(s, "s3").delete_object(
-        Bucket=_o(d, PROC), Key="large/albums/ok.jpg"
+    "s3:DeleteObject outside the rendition prefixes": lambda s, d: _c(s, "s3").delete_object(
+        Bucket=_o(d, PROC), Key="private/notes.txt"
     ),
     "s3:GetObject outside the rendition prefixes": lambda s, d: _c(s, "s3").get_object(
         Bucket=_o(d, PROC), Key="private/notes.txt"
@@ -340,6 +370,9 @@ GRANTED: dict[str, Probe] = {
     "sns:Publish to the error topic": lambda s, d: _c(s, "sns").publish(
         TopicArn=_o(d, StackOutput.ERROR_TOPIC_ARN), Message="{}"
     ),
+    "s3:DeleteObject on a rendition (DeletionPropagation=Enabled, the default)": lambda s, d: _c(
+        s, "s3"
+    ).delete_object(Bucket=_o(d, PROC), Key="large/albums/ok.jpg"),
 }
 
 

@@ -24,8 +24,8 @@ EXPECTED_STATEMENTS: dict[str, tuple[set[str], list[Any]]] = {
         {"s3:GetObject", "s3:GetObjectVersion"},
         [_sub("${UploadBucket.Arn}/${UploadKeyPrefix}*")],
     ),
-    "ReadAndWriteRenditions": (
-        {"s3:GetObject", "s3:PutObject"},
+    "ReadAndWriteRenditions": (  # s3:DeleteObject only while DeletionPropagation is Enabled (the default)
+        {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
         # One prefix per rendition of the Renditions parameter (tests/template/test_renditions.py), resolved
         # here for the default list.
         [f"ProcessedBucket-Arn/{spec.name}/*" for spec in DEFAULT_RENDITIONS],
@@ -46,6 +46,17 @@ EXPECTED_STATEMENTS: dict[str, tuple[set[str], list[Any]]] = {
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def _actions(statement: dict[str, Any], *, deletion_propagation: bool = True) -> set[str]:
+    """A statement's actions; a grant that depends on DeletionPropagation is read for the given setting
+    (tests/template/test_deletion.py checks that branch itself)."""
+    action = statement["Action"]
+    if isinstance(action, dict):
+        condition, enabled, disabled = action["Fn::If"]
+        assert condition == "PropagatesDeletions", statement["Sid"]
+        action = enabled if deletion_propagation else disabled
+    return set(_as_list(action))
 
 
 def _all_statements(resources: dict[str, Any]) -> list[dict[str, Any]]:
@@ -98,7 +109,7 @@ def test_only_lambda_can_assume_the_role(resources: dict[str, Any]) -> None:
 def test_the_role_statements_are_exactly_the_listed_grants(resources: dict[str, Any]) -> None:
     statements = _role_statements(resources)
 
-    actual = {s["Sid"]: (set(_as_list(s["Action"])), _as_list(s["Resource"])) for s in statements}
+    actual = {s["Sid"]: (_actions(s), _as_list(s["Resource"])) for s in statements}
     rendition_grant = actual["ReadAndWriteRenditions"]
     actual["ReadAndWriteRenditions"] = (
         rendition_grant[0],
@@ -117,7 +128,7 @@ def test_every_role_statement_is_a_plain_allow(resources: dict[str, Any]) -> Non
 
 def test_no_action_wildcard_and_no_resource_wildcard_in_the_role(resources: dict[str, Any]) -> None:
     for statement in _role_statements(resources):
-        for action in _as_list(statement["Action"]):
+        for action in _actions(statement) | _actions(statement, deletion_propagation=False):
             assert "*" not in action, statement["Sid"]
         assert "*" not in _as_list(statement["Resource"]), statement["Sid"]
 

@@ -103,7 +103,7 @@ def test_renditions_move_to_standard_ia_only_when_a_transition_is_asked_for(
 
 def test_the_upload_bucket_notifies_the_queue_of_every_created_object(template: dict[str, Any]) -> None:
     notification = template["Resources"]["UploadBucket"]["Properties"]["NotificationConfiguration"]
-    (queue,) = notification["QueueConfigurations"]
+    queue, _removals = notification["QueueConfigurations"]  # removals: tests/template/test_deletion.py
 
     assert set(notification) == {"QueueConfigurations"}
     assert queue["Event"] == "s3:ObjectCreated:*"

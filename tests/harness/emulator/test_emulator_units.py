@@ -59,11 +59,17 @@ def test_the_upload_notification_targets_the_queue_and_filters_by_prefix_only_wh
         resolver(UploadKeyPrefix="in/").properties("UploadBucket")["NotificationConfiguration"]
     )
     assert plain["QueueConfigurations"] == [
-        {"QueueArn": "arn:ProcessingQueue:Arn", "Events": ["s3:ObjectCreated:*"]}
+        {"QueueArn": "arn:ProcessingQueue:Arn", "Events": ["s3:ObjectCreated:*"]},
+        {"QueueArn": "arn:ProcessingQueue:Arn", "Events": ["s3:ObjectRemoved:*"]},
     ]
-    assert prefixed["QueueConfigurations"][0]["Filter"] == {
-        "Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}
-    }
+    for target in prefixed["QueueConfigurations"]:
+        assert target["Filter"] == {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}}
+
+
+def test_removals_are_wired_only_while_deletion_propagation_is_enabled() -> None:
+    disabled = resolver(DeletionPropagation="Disabled").properties("UploadBucket")
+    targets = notification_configuration(disabled["NotificationConfiguration"])["QueueConfigurations"]
+    assert [target["Events"] for target in targets] == [["s3:ObjectCreated:*"]]
 
 
 def test_no_value_removes_a_lifecycle_rule_and_a_transition_day_count_adds_one() -> None:
