@@ -7,7 +7,9 @@ from typing import Any
 
 import boto3
 
-from .cfn import Resolver, dependency_graph, find_cycle
+from tests.support.cfn import fake_resolver
+
+from .cfn import dependency_graph, find_cycle
 
 
 def test_the_resources_have_no_dependency_cycle(template: dict[str, Any]) -> None:
@@ -32,7 +34,7 @@ def test_the_upload_bucket_waits_for_the_queue_policy_that_lets_s3_notify(resour
 def test_the_queue_policy_names_the_upload_bucket_by_the_same_name_the_bucket_gets(
     template: dict[str, Any],
 ) -> None:
-    resolver = Resolver(template)
+    resolver = fake_resolver(template)
     resources = template["Resources"]
     bucket_name = resolver.resolve(resources["UploadBucket"]["Properties"]["BucketName"])
     statement = resources["ProcessingQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
@@ -48,8 +50,9 @@ def test_bucket_names_are_valid_for_the_longest_name_prefix_in_a_long_region_nam
     """The longest region botocore knows in any partition (us-isof-south-1, 15 characters, in 2026): with a
     16-character prefix the processed bucket's name was 64 characters, one more than S3 allows."""
     longest_prefix = "a" * template["Parameters"]["NamePrefix"]["MaxLength"]
-    resolver = Resolver(template, {"NamePrefix": longest_prefix})
-    resolver.values["AWS::Region"] = longest_region()
+    resolver = fake_resolver(
+        template, {"NamePrefix": longest_prefix}, pseudo={"AWS::Region": longest_region()}
+    )
 
     for name in ("UploadBucket", "ProcessedBucket"):
         bucket_name = resolver.resolve(template["Resources"][name]["Properties"]["BucketName"])
@@ -58,10 +61,11 @@ def test_bucket_names_are_valid_for_the_longest_name_prefix_in_a_long_region_nam
 
 def test_one_more_prefix_character_would_overflow_the_longest_bucket_name(template: dict[str, Any]) -> None:
     """MaxLength is the largest safe prefix, not merely a safe one (the check above cannot pass vacuously)."""
-    resolver = Resolver(
-        template, {"NamePrefix": "a" * (template["Parameters"]["NamePrefix"]["MaxLength"] + 1)}
+    resolver = fake_resolver(
+        template,
+        {"NamePrefix": "a" * (template["Parameters"]["NamePrefix"]["MaxLength"] + 1)},
+        pseudo={"AWS::Region": longest_region()},
     )
-    resolver.values["AWS::Region"] = longest_region()
 
     bucket_name = resolver.resolve(template["Resources"]["ProcessedBucket"]["Properties"]["BucketName"])
     assert len(bucket_name) == 64

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from handler.constants import DEFAULT_RENDITIONS
+from tests.support.cfn import resolve_value
 
-from .cfn import load_template, resolve_conditionally, resources_of_type, walk
+from .cfn import load_template, resources_of_type, walk
 
 
 def _sub(text: str) -> dict[str, str]:
@@ -113,7 +114,7 @@ def test_the_role_statements_are_exactly_the_listed_grants(resources: dict[str, 
     rendition_grant = actual["ReadAndWriteRenditions"]
     actual["ReadAndWriteRenditions"] = (
         rendition_grant[0],
-        resolve_conditionally(load_template(), rendition_grant[1]),
+        resolve_value(load_template(), rendition_grant[1]),
     )
 
     assert len(statements) == len(actual), "two statements share a Sid"

@@ -22,11 +22,10 @@ from handler.constants import (
     MIN_DIMENSION,
     EnvVar,
 )
-
-from .cfn import resolve_conditionally
+from tests.support.cfn import resolve_value
 
 GRANT = "ReadAndWriteRenditions"
-PROCESSED_ARN = "ProcessedBucket-Arn"  # what the test resolver makes of ${ProcessedBucket.Arn}
+PROCESSED_ARN = "ProcessedBucket-Arn"  # what tests/support/cfn.py makes of ${ProcessedBucket.Arn}
 
 
 def _parameter(template: dict[str, Any], name: str) -> dict[str, Any]:
@@ -107,7 +106,7 @@ def _granted(template: dict[str, Any], renditions: str) -> list[str]:
         for s in p["PolicyDocument"]["Statement"]
         if isinstance(s, dict) and s.get("Sid") == GRANT
     ]
-    return resolve_conditionally(template, statement["Resource"], {"Renditions": renditions})  # type: ignore[no-any-return]
+    return resolve_value(template, statement["Resource"], {"Renditions": renditions})  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize(

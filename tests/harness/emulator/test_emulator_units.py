@@ -12,40 +12,30 @@ from typing import Any
 
 import pytest
 
+from harness.contract import DEFAULT_STACK_NAME
 from harness.emulator.interpreters import choose_interpreter
-from harness.emulator.resolve import Lookups, Resolver, parameter_values
+from harness.emulator.resolve import Resolver
 from harness.emulator.runtime import failed_message_ids, sqs_record
 from harness.emulator.server import MotoServer
 from harness.emulator.telemetry import parse_emf, queue_metric_data
 from harness.emulator.wiring import WiringReport, lifecycle_rules, local_policy, notification_configuration
 from harness.emulator.worker import Invocation, Worker
 from harness.params import load_template
+from tests.support.cfn import fake_resolver
 
-STACK_ID = "arn:aws:cloudformation:us-west-2:123456789012:stack/photopipe-local/0a1b2c3d-aaaa-bbbb-cccc-dddd"
+STACK_ID = (
+    f"arn:aws:cloudformation:us-west-2:123456789012:stack/{DEFAULT_STACK_NAME}/0a1b2c3d-aaaa-bbbb-cccc-dddd"
+)
 
 
 def resolver(**given: str) -> Resolver:
-    template = load_template()
-    lookups = Lookups(
-        parameters=parameter_values(template, given),
-        pseudo={
-            "AWS::AccountId": "123456789012",
-            "AWS::Region": "us-west-2",
-            "AWS::StackName": "photopipe-local",
-            "AWS::StackId": STACK_ID,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-        },
-        physical_ids={
-            "ProcessingQueue": "http://queue/processing",
-            "DeadLetterQueue": "http://queue/dead-letter",
-            "UploadBucket": "photopipe-upload-123456789012-us-west-2-0a1b2c3d",
-            "FunctionLogGroup": "/photopipe/photopipe-local/function",
-        },
-        get_att=lambda logical_id, attribute: f"arn:{logical_id}:{attribute}",
-        mappings=template["Mappings"],
-    )
-    return Resolver(template, lookups)
+    pseudo = {
+        "AWS::AccountId": "123456789012",
+        "AWS::Region": "us-west-2",
+        "AWS::StackName": DEFAULT_STACK_NAME,
+        "AWS::StackId": STACK_ID,
+    }
+    return fake_resolver(load_template(), given, pseudo=pseudo)
 
 
 def test_the_upload_bucket_name_resolves_from_parameters_and_the_stack_id() -> None:
@@ -59,8 +49,8 @@ def test_the_upload_notification_targets_the_queue_and_filters_by_prefix_only_wh
         resolver(UploadKeyPrefix="in/").properties("UploadBucket")["NotificationConfiguration"]
     )
     assert plain["QueueConfigurations"] == [
-        {"QueueArn": "arn:ProcessingQueue:Arn", "Events": ["s3:ObjectCreated:*"]},
-        {"QueueArn": "arn:ProcessingQueue:Arn", "Events": ["s3:ObjectRemoved:*"]},
+        {"QueueArn": "ProcessingQueue-Arn", "Events": ["s3:ObjectCreated:*"]},
+        {"QueueArn": "ProcessingQueue-Arn", "Events": ["s3:ObjectRemoved:*"]},
     ]
     for target in prefixed["QueueConfigurations"]:
         assert target["Filter"] == {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}}
