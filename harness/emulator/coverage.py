@@ -79,8 +79,9 @@ PROPERTIES: Final[Mapping[str, Mapping[str, Decision]]] = {
         "BucketEncryption": _m("GetBucketEncryption reports it"),
         "VersioningConfiguration": _w("PutBucketVersioning"),
         "NotificationConfiguration": _w(
-            "PutBucketNotificationConfiguration: moto's S3 sends the ObjectCreated events to the queue "
-            "(keys URL-encoded, no versionId or sequencer in the record)"
+            "PutBucketNotificationConfiguration: moto's S3 sends the ObjectCreated and ObjectRemoved events "
+            "to the queue (keys URL-encoded); the local stack adds versionId, a growing sequencer and the "
+            "removals of a versioned bucket that moto omits (harness.emulator.motocompat)"
         ),
         "PublicAccessBlockConfiguration": _w("PutPublicAccessBlock"),
         "OwnershipControls": _w("PutBucketOwnershipControls"),

@@ -12,6 +12,10 @@
   (logical id, type, resolved properties, a physical id and an Arn) and applies nothing; what the local
   stack applies from them is its own business (see its coverage table).
 
+- S3 event records: moto (5.2) writes no `versionId` or `sequencer`, and in a versioned bucket it sends no
+  `ObjectRemoved:DeleteMarkerCreated` for a delete marker and no `ObjectRemoved:Delete` for a version deleted
+  while others remain. S3 sends all of these, and the handler orders a key's events by their sequencer.
+
 `patch_moto()` installs them all into the moto process (the deploy tests' and the local stack's).
 """
 
@@ -235,7 +239,88 @@ def patch_stand_in_resources() -> None:
     parsing.resource_class_from_type = resource_class_from_type
 
 
+class _Sequencer:
+    """S3's sequencer: hex, growing with each event of a key (here: of the whole server, which implies it)."""
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next(self) -> str:
+        import time
+
+        self._last = max(time.time_ns(), self._last + 1)
+        return f"{self._last:016X}"
+
+
+_SEQUENCER: Final = _Sequencer()
+
+
+class _MarkerRecordSource:
+    """What moto's record builder reads from a key, for a delete marker (which has no size or ETag)."""
+
+    def __init__(self, marker: Any) -> None:
+        self.name = marker.name
+        self.etag = ""
+        self.size = 0
+
+
+def patch_s3_event_records() -> None:
+    """Idempotent: records carry versionId (versioned buckets) and a sequencer; removals in a versioned
+    bucket are notified as S3 notifies them."""
+    from moto.s3 import models, notifications
+
+    if getattr(notifications._get_s3_event, _PATCHED_FLAG, False):
+        return
+    original_record = notifications._get_s3_event
+    marker_class: Any = models.FakeDeleteMarker
+
+    def get_s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+        marker = isinstance(key, marker_class)
+        source = _MarkerRecordSource(key) if marker else key
+        event = original_record(event_name, bucket, source, notification_id)
+        obj = event["Records"][0]["s3"]["object"]
+        if marker:
+            del obj["size"], obj["eTag"]
+        if bucket.is_versioned and key.version_id and key.version_id != "null":
+            obj["versionId"] = str(key.version_id)
+        obj["sequencer"] = _SEQUENCER.next()
+        return event
+
+    setattr(get_s3_event, _PATCHED_FLAG, True)
+    notifications._get_s3_event = get_s3_event
+
+    backend_class: Any = models.S3Backend
+    original_delete = backend_class.delete_object
+
+    def delete_object(
+        self: Any, bucket_name: str, key_name: str, version_id: str | None = None, bypass: bool = False
+    ) -> Any:
+        bucket = self.get_bucket(bucket_name)
+        versions = list(bucket.keys.getlist(key_name, []) or [])
+        target = next((k for k in versions if str(k.version_id) == str(version_id)), None)
+        result = original_delete(self, bucket_name, key_name, version_id=version_id, bypass=bypass)
+        if not bucket.is_versioned:
+            return result
+        if version_id is None:
+            marker = bucket.keys.get(key_name)
+            if isinstance(marker, marker_class):
+                notifications.send_event(
+                    self.account_id,
+                    notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_MARKER_CREATED_EVENT,
+                    bucket,
+                    marker,
+                )
+        elif target is not None and bucket.keys.getlist(key_name):  # moto notified only the last version
+            notifications.send_event(
+                self.account_id, notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_EVENT, bucket, target
+            )
+        return result
+
+    backend_class.delete_object = delete_object
+
+
 def patch_moto() -> None:
+    patch_s3_event_records()
     patch_change_set_outputs()
     patch_find_in_map_keys()
     patch_novalue_in_lists()

@@ -1,0 +1,84 @@
+"""Deletion propagation on the embedded local stack: S3's own removal events, through the queue, to the built
+function; a re-upload of the key after the delete is rendered again. With DeletionPropagation=Disabled the
+upload bucket notifies no removal and the renditions stay."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.generate import fixture_bytes
+from harness.emulator import EmbeddedStack
+
+pytestmark = pytest.mark.emulator
+
+KEY = "albums/to be deleted.jpg"
+WAIT_S = 60.0
+SETTLE_S = 3.0  # longer than a removal takes on an idle local stack
+
+
+def _wait_for(condition: Callable[[], Any], what: str, seen: Callable[[], Any]) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}; saw {seen()}")
+
+
+def _renditions_of(s3: Any, bucket: str, key: str) -> dict[str, str]:
+    """Rendition key -> the upload version it was made from."""
+    stem = key.rsplit(".", 1)[0]
+    found = {}
+    for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        if item["Key"].split("/", 1)[1].rsplit(".", 1)[0] == stem:
+            head = s3.head_object(Bucket=bucket, Key=item["Key"])
+            found[item["Key"]] = head["Metadata"].get("source-version-id", "")
+    return found
+
+
+def _queue_empty(stack: EmbeddedStack) -> bool:
+    attributes = (
+        stack.session()
+        .client("sqs")
+        .get_queue_attributes(
+            QueueUrl=stack.outputs["ProcessingQueueUrl"],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+    )
+    return sum(int(value) for value in attributes.values()) == 0
+
+
+@pytest.mark.parametrize("propagation", ["Enabled", "Disabled"])
+def test_a_deleted_upload_loses_its_renditions_unless_propagation_is_disabled(
+    propagation: str, tmp_path: Path
+) -> None:
+    parameters = {"Timeout": "15", "MaximumConcurrency": "2", "DeletionPropagation": propagation}
+    stack_name = f"photopipe-deletion-{propagation.lower()}"
+    with EmbeddedStack(port=0, stack_name=stack_name, parameters=parameters, workdir=tmp_path) as stack:
+        s3 = stack.session().client("s3")
+        uploads, processed = stack.outputs["UploadBucketName"], stack.outputs["ProcessedBucketName"]
+
+        def renditions() -> dict[str, str]:
+            return _renditions_of(s3, processed, KEY)
+
+        first = s3.put_object(Bucket=uploads, Key=KEY, Body=fixture_bytes("jpeg-0.3mp"))["VersionId"]
+        _wait_for(lambda: set(renditions().values()) == {first}, "the renditions", renditions)
+        written = set(renditions())
+        assert len(written) >= 2
+
+        s3.delete_object(Bucket=uploads, Key=KEY)
+
+        if propagation == "Disabled":
+            time.sleep(SETTLE_S)
+            _wait_for(lambda: _queue_empty(stack), "an empty processing queue", renditions)
+            assert set(renditions()) == written, "archived: the renditions outlive the upload"
+            return
+        _wait_for(lambda: not renditions(), "the renditions to be deleted", renditions)
+        second = s3.put_object(Bucket=uploads, Key=KEY, Body=fixture_bytes("jpeg-orientation-3"))["VersionId"]
+        _wait_for(lambda: set(renditions().values()) == {second}, "the re-upload's renditions", renditions)
+        assert set(renditions()) == written
