@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -123,3 +124,14 @@ def test_the_role_reads_and_writes_exactly_one_prefix_per_rendition(
 ) -> None:
     names = [spec.name for spec in parse_renditions(renditions)]
     assert _granted(template, renditions) == [f"{PROCESSED_ARN}/{name}/*" for name in names]
+
+
+def test_the_dashboard_says_which_renditions_in_which_formats(template: dict[str, Any]) -> None:
+    parameters = {"Renditions": "large=1024x768,medium=640x640", "OutputFormats": "JPEG,WEBP"}
+    body = resolve_value(
+        template, template["Resources"]["Dashboard"]["Properties"]["DashboardBody"], parameters
+    )
+    [overview] = [w for w in json.loads(body)["widgets"] if w["type"] == "text"]
+
+    assert "large=1024x768,medium=640x640" in overview["properties"]["markdown"]
+    assert "each in JPEG,WEBP" in overview["properties"]["markdown"]
