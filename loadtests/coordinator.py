@@ -285,6 +285,7 @@ def write_report(environment: Any, ctx: RunState) -> int:
         else round(ctx.stopped_early_at - start, 1),
         "accounting": result.to_json(),
         "lifecycle": lifecycle.to_json(),
+        "notes": ctx.notes,
         "p95_threshold_ms": options.p95_ms,
         "e2e_timeout_s": options.e2e_timeout,
         "locust": report.locust_stats(environment.stats),

@@ -13,7 +13,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from handler.config import Settings
+from handler.constants import DELETION_PROPAGATION_DISABLED
 from handler.storage import META_ETAG, META_VERSION
+from harness.contract import StackParameter
 from loadtests.accounting import Upload
 
 Fate = Literal["keep", "delete", "reupload"]
@@ -32,6 +35,17 @@ def choose_fate(rng: random.Random, expected: str, *, delete_share: float, reupl
     if draw < delete_share + reupload_share:
         return REUPLOAD
     return KEEP
+
+
+def judged_delete_share(settings: Settings, delete_share: float) -> tuple[float, str | None]:
+    """The share of photos the run deletes, and why it is not the one asked for: a stack that keeps the
+    renditions of removed uploads (for archives) would fail every deletion, so it is not asked to delete."""
+    if delete_share > 0 and not settings.deletion_propagation:
+        return 0.0, (
+            f"no photo deleted: the stack keeps the renditions of removed uploads "
+            f"({StackParameter.DELETION_PROPAGATION}={DELETION_PROPAGATION_DISABLED})"
+        )
+    return delete_share, None
 
 
 @dataclass(frozen=True, slots=True)

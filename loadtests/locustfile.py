@@ -28,7 +28,7 @@ from loadtests import options as opts
 from loadtests import target as targets
 from loadtests.accounting import Upload
 from loadtests.layout import LayoutError
-from loadtests.lifecycle import DELETE, KEEP, REUPLOAD, Deletion, choose_fate
+from loadtests.lifecycle import DELETE, KEEP, REUPLOAD, Deletion, choose_fate, judged_delete_share
 from loadtests.state import RunState
 from loadtests.watcher import new_run_id
 
@@ -71,6 +71,10 @@ def _init(environment: Any, **_kwargs: Any) -> None:
         except (ValueError, targets.TargetError, LayoutError) as exc:
             sys.stderr.write(f"photopipe load: {exc}\n")
             sys.exit(2)
+        options.delete_share, why = judged_delete_share(CTX.layout.settings, options.delete_share)
+        if why:
+            log.warning(why)
+            CTX.notes.append(why)
         options.run_id = options.run_id or new_run_id()
         options.region = CTX.target.region
         options.pp_upload_bucket = CTX.target.outputs[StackOutput.UPLOAD_BUCKET]

@@ -99,6 +99,7 @@ def to_markdown(data: Mapping[str, Any]) -> str:
             f"({_num(watcher['heads_per_upload'])} per upload).",
         ]
     lines += _lifecycle_markdown(data.get("lifecycle"))
+    lines += [f"\nNote: {note}" for note in data.get("notes") or []]
     if acc["lost"]:
         lines += ["", "Lost (first 20): " + ", ".join(f"`{k}`" for k in acc["lost"][:20])]
     if acc["valid_failed"]:
@@ -285,6 +286,7 @@ def summary(data: Mapping[str, Any], paths: Mapping[str, Path]) -> str:
             f"after the upload: {life['deleted']} deleted ({life['leftovers']} with renditions left), "
             f"{life['reuploaded']} uploaded again ({life['stale']} stale)"
         )
+    lines += [f"note: {note}" for note in data.get("notes") or []]
     machine = data.get("machine")
     if machine:
         limit, sustained = machine["limit_photos_per_s"], machine["sustained_photos_per_s"]

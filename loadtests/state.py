@@ -47,6 +47,8 @@ class RunState:
     finished: float | None = None
     cloudwatch_during: list[dict[str, Any]] = field(default_factory=list)
     cloudwatch_notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the run changed from what it was asked, and why (shown with the summary)."""
 
     def need_options(self) -> argparse.Namespace:
         """The run's options, which every process has from Locust's init on."""

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from handler.config import Settings
 from handler.storage import META_ETAG, META_VERSION
 from loadtests.accounting import Upload
 from loadtests.lifecycle import (
@@ -17,6 +18,7 @@ from loadtests.lifecycle import (
     account_lifecycle,
     choose_fate,
     is_fresh,
+    judged_delete_share,
     made_from,
 )
 
@@ -85,3 +87,13 @@ def test_a_delete_s3_refused_fails_the_run_and_is_not_counted_as_deleted() -> No
     assert result.failures == ["a.jpg"]
     assert result.leftovers == []
     assert result.verdicts == {"every delete and re-upload accepted": False}
+
+
+def test_a_stack_that_keeps_removed_uploads_renditions_is_not_asked_to_delete_and_the_run_says_why() -> None:
+    keeps = Settings(processed_bucket="p", error_topic_arn="", deletion_propagation=False)
+    assert judged_delete_share(keeps, 0.05) == (
+        0.0,
+        "no photo deleted: the stack keeps the renditions of removed uploads (DeletionPropagation=Disabled)",
+    )
+    propagates = Settings(processed_bucket="p", error_topic_arn="")
+    assert judged_delete_share(propagates, 0.05) == (0.05, None)

@@ -1,8 +1,9 @@
 """The load profile end to end in seconds: a Locust master and two workers headless against the local stack.
 
 Proves the wiring (uploads on the workers, accounting on the master), the report files, and the exit codes:
-0 when every photo is accounted for, 1 when one is never processed, 2 when the run is refused up front; and
-that the watcher times each photo's completion to within half a second even behind a backlog.
+0 when every photo is accounted for (deleted photos without a rendition left, re-uploaded ones with renditions
+of their newest upload), 1 when one is never processed, 2 when the run is refused up front; and that the
+watcher times each photo's completion to within half a second even behind a backlog.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ STACK = "photopipe-loadsmoke"
 SMOKE = [
     *("--shape", "steady", "--rate", "4", "--duration", "3", "--mix", "smoke", "--workers", "2"),
     *("--uploaders", "2", "--album-users", "1", "--album-size", "2", "--album-share", "0.25"),
-    *("--reupload-share", "0.3", "--delete-share", "0", "--lifecycle-delay", "1"),
+    *("--delete-share", "0.3", "--reupload-share", "0.3", "--lifecycle-delay", "1"),
 ]
 
 
@@ -80,15 +81,17 @@ def test_a_smoke_run_accounts_for_every_photo_and_exits_0(stack: EmbeddedStack, 
     counts = data["accounting"]["counts"]  # type: ignore[index]
     assert counts["uploads"] >= 8
     assert counts["lost"] == 0
-    assert counts["processed"] + counts["rejected"] == counts["uploads"]
-    assert counts["rejected"] >= 0
-    types = {row["type"] for row in data["locust"]}  # type: ignore[attr-defined]
-    assert types == {"S3 PUT", "E2E"}
+    assert counts["processed"] + counts["rejected"] + counts["deleted"] == counts["uploads"]
     records = [json.loads(line) for line in (tmp_path / "uploads.jsonl").read_text().splitlines()]
     assert len({record["worker"] for record in records}) == 2  # uploads from both workers, accounting here
+    fates = [record["then"] for record in records]
     lifecycle = data["lifecycle"]["counts"]  # type: ignore[index]
-    assert lifecycle["reuploaded"] == sum(record["then"] == "reupload" for record in records)
-    assert lifecycle["stale"] == 0
+    assert lifecycle["deleted"] == fates.count("delete")
+    assert lifecycle["leftovers"] == 0  # every deleted photo lost its renditions
+    assert lifecycle["reuploaded"] == fates.count("reupload")
+    assert lifecycle["stale"] == 0  # every replaced photo's renditions come from its newest upload
+    types = {row["type"] for row in data["locust"]}  # type: ignore[attr-defined]
+    assert types == {"S3 PUT", "E2E"} | ({"S3 DELETE"} if "delete" in fates else set())
     for name in ("report.md", "report.png", "locust.html"):
         assert (tmp_path / name).stat().st_size > 0
     assert "photopipe load steady PASS" in done.stdout
