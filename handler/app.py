@@ -31,6 +31,7 @@ from handler.imaging import OutputSpec, make_renditions
 from handler.keys import key_fits, rendition_key, rendition_keys
 from handler.notify import Notifier, Rejection
 from handler.observability import Observability
+from handler.rejection import REJECTION_NOT_TAGGED, mark_rejected
 from handler.removal import current_object, is_current, is_removal, remove_renditions, removed_version
 from handler.storage import ObjectGoneError, StaleEventError, Storage, refuse_declared_size
 
@@ -269,7 +270,19 @@ class Pipeline:
             return "transient"
         self.obs.error(exc.error_type)
         self.obs.logger.warning("rejected", extra={"error_type": str(exc.error_type), "reason": exc.reason})
+        if event is not None and event.is_create:
+            self._mark_rejected(event, exc.error_type)
         return "rejected"
+
+    def _mark_rejected(self, event: ObjectEvent, error_type: ErrorType) -> None:
+        """Tag the rejected upload (handler/rejection.py), best effort: the notice is already out, so a
+        failure is logged, under one message that Logs Insights can count, and the rejection stands."""
+        try:
+            mark_rejected(self.deps_s3, event.bucket, event.key, event.version_id, str(error_type))
+        except Exception as tag_error:
+            self.obs.logger.warning(
+                REJECTION_NOT_TAGGED, extra={"error_type": str(error_type), "error": repr(tag_error)}
+            )
 
     def hand_back(self, body: str, receive_count: int, message_id: str) -> Outcome:
         """A record this invocation has no time left for: retried, and on its last receive notified first,

@@ -60,6 +60,10 @@ SKIP_REASON_DIMENSION: Final = "Reason"
 
 HANDLER_ENTRY: Final = "handler.app.lambda_handler"
 
+# The tag a rejected upload's version carries, its value the ErrorType (handler/rejection.py): `reconcile`
+# reads it to tell a rejected photo, which has no renditions by design, from a missing one.
+REJECTED_TAG_KEY: Final = "photopipe-rejected"
+
 
 @dataclass(frozen=True, slots=True)
 class RenditionSpec:

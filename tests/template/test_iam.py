@@ -25,6 +25,17 @@ EXPECTED_STATEMENTS: dict[str, tuple[set[str], list[Any]]] = {
         {"s3:GetObject", "s3:GetObjectVersion"},
         [_sub("${UploadBucket.Arn}/${UploadKeyPrefix}*")],
     ),
+    # A rejected upload's version is tagged (handler/rejection.py), its own tags read first and kept; only
+    # uploads, never renditions or anything outside the upload prefix.
+    "TagRejectedUploads": (
+        {
+            "s3:GetObjectTagging",
+            "s3:GetObjectVersionTagging",
+            "s3:PutObjectTagging",
+            "s3:PutObjectVersionTagging",
+        },
+        [_sub("${UploadBucket.Arn}/${UploadKeyPrefix}*")],
+    ),
     "ReadAndWriteRenditions": (  # s3:DeleteObject only while DeletionPropagation is Enabled (the default)
         {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
         # One prefix per rendition of the Renditions parameter (tests/template/test_renditions.py), resolved
