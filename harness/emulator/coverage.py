@@ -163,7 +163,10 @@ PROPERTIES: Final[Mapping[str, Mapping[str, Decision]]] = {
     },
     "AWS::Lambda::EventSourceMapping": {
         "BatchSize": _r("records per invocation (several ReceiveMessage calls above 10)"),
-        "Enabled": _r("a disabled mapping gets no poller"),
+        "Enabled": _r(
+            "a mapping disabled at the start gets no poller; one disabled later (UpdateEventSourceMapping, "
+            "as destroy does) stops receiving within 2 s and hands back what it received meanwhile"
+        ),
         "EventSourceArn": _r("the queue the poller reads"),
         "FunctionName": _r("the function the poller invokes"),
         "FunctionResponseTypes": _r("ReportBatchItemFailures: only the listed messages stay in the queue"),

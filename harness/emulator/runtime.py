@@ -222,6 +222,10 @@ class LambdaRuntime:
         self.pool = WorkerPool(python, self._environment(function))
         self.shipper = Shipper(session, function.log_group)
         self._stop = threading.Event()
+        # Mappings disabled since the start (UpdateEventSourceMapping Enabled=false, as destroy does first):
+        # their pollers stop receiving, so records queued afterwards (the removals of a bucket being emptied)
+        # wait in the queue as they would on AWS.
+        self._disabled: set[str] = set()
         self._threads: list[threading.Thread] = []
         self._executors: list[ThreadPoolExecutor] = []
         self.invocations = 0
@@ -283,6 +287,7 @@ class LambdaRuntime:
     def _watch_configuration(self) -> None:
         client = self.session.client("lambda")
         while not self._stop.wait(CONFIG_POLL_S):
+            self._watch_mapping_states(client)
             try:
                 config = client.get_function_configuration(FunctionName=self.function.name)
             except Exception:
@@ -301,6 +306,35 @@ class LambdaRuntime:
                 }
             )
             self.pool.reconfigure(self._environment(self.function))
+
+    def _watch_mapping_states(self, client: Any) -> None:
+        for mapping in self.mappings:
+            self._is_disabled(client, mapping)
+
+    def _is_disabled(self, client: Any, mapping: MappingSpec) -> bool:
+        """Read the mapping's state now (an error keeps what was known) and remember it."""
+        try:
+            state = client.get_event_source_mapping(UUID=mapping.uuid).get("State")
+        except Exception:
+            return mapping.uuid in self._disabled
+        if state in ("Disabled", "Disabling"):
+            self._disabled.add(mapping.uuid)
+        else:
+            self._disabled.discard(mapping.uuid)
+        return mapping.uuid in self._disabled
+
+    @staticmethod
+    def _hand_back(sqs: Any, mapping: MappingSpec, messages: list[dict[str, Any]]) -> None:
+        """Make messages received by a mapping that was disabled meanwhile visible again, unprocessed."""
+        for start in range(0, len(messages), SQS_RECEIVE_LIMIT):
+            chunk = messages[start : start + SQS_RECEIVE_LIMIT]
+            sqs.change_message_visibility_batch(
+                QueueUrl=mapping.queue_url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for n, m in enumerate(chunk)
+                ],
+            )
 
     def _receive(self, sqs: Any, mapping: MappingSpec) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
@@ -335,7 +369,11 @@ class LambdaRuntime:
 
     def _poll(self, mapping: MappingSpec, executor: ThreadPoolExecutor, slots: threading.Semaphore) -> None:
         sqs = self.session.client("sqs")
+        lambda_client = self.session.client("lambda")
         while not self._stop.is_set():
+            if mapping.uuid in self._disabled:
+                self._stop.wait(0.5)
+                continue
             if not slots.acquire(timeout=0.5):
                 continue
             try:
@@ -345,6 +383,13 @@ class LambdaRuntime:
                 self._stop.wait(1.0)
                 continue
             if not messages:
+                slots.release()
+                continue
+            if self._is_disabled(lambda_client, mapping):  # disabled while the receive waited
+                try:
+                    self._hand_back(sqs, mapping, messages)
+                except Exception:  # their visibility timeout hands them back all the same
+                    LOG.warning("could not hand back %d record(s) of a disabled mapping", len(messages))
                 slots.release()
                 continue
 

@@ -82,3 +82,27 @@ def test_a_deleted_upload_loses_its_renditions_unless_propagation_is_disabled(
         second = s3.put_object(Bucket=uploads, Key=KEY, Body=fixture_bytes("jpeg-orientation-3"))["VersionId"]
         _wait_for(lambda: set(renditions().values()) == {second}, "the re-upload's renditions", renditions)
         assert set(renditions()) == written
+
+
+def test_a_disabled_mapping_leaves_new_records_in_the_queue_until_it_is_enabled_again(tmp_path: Path) -> None:
+    """What destroy relies on before it empties the buckets: their removals must not reach the function."""
+    parameters = {"Timeout": "15", "MaximumConcurrency": "2"}
+    stack_name = "photopipe-mapping"
+    with EmbeddedStack(port=0, stack_name=stack_name, parameters=parameters, workdir=tmp_path) as stack:
+        session = stack.session()
+        s3, sqs, lam = session.client("s3"), session.client("sqs"), session.client("lambda")
+        (mapping,) = lam.list_event_source_mappings()["EventSourceMappings"]
+        lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+
+        s3.put_object(Bucket=stack.outputs["UploadBucketName"], Key=KEY, Body=fixture_bytes("jpeg-0.3mp"))
+        time.sleep(SETTLE_S)
+
+        def renditions() -> dict[str, str]:
+            return _renditions_of(s3, stack.outputs["ProcessedBucketName"], KEY)
+
+        waiting = sqs.get_queue_attributes(
+            QueueUrl=stack.outputs["ProcessingQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+        assert (waiting, renditions()) == ("1", {})
+        lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=True)
+        _wait_for(lambda: len(renditions()) >= 2, "the renditions once enabled", renditions)

@@ -136,7 +136,10 @@ def test_the_wiring_applies_what_moto_cloudformation_skipped(pipeline: Pipeline)
     upload = outputs["UploadBucketName"]
     assert s3.get_bucket_versioning(Bucket=upload)["Status"] == "Enabled"
     targets = s3.get_bucket_notification_configuration(Bucket=upload)["QueueConfigurations"]
-    assert [t["QueueArn"] for t in targets] == [outputs["ProcessingQueueArn"]]
+    assert [(t["QueueArn"], t["Events"]) for t in targets] == [
+        (outputs["ProcessingQueueArn"], ["s3:ObjectCreated:*"]),
+        (outputs["ProcessingQueueArn"], ["s3:ObjectRemoved:*"]),  # DeletionPropagation=Enabled, the default
+    ]
     assert (
         "Policy"
         in sqs.get_queue_attributes(QueueUrl=outputs["ProcessingQueueUrl"], AttributeNames=["Policy"])[
