@@ -97,6 +97,18 @@ def test_a_smoke_run_accounts_for_every_photo_and_exits_0(stack: EmbeddedStack, 
     assert "photopipe load steady PASS" in done.stdout
 
 
+def test_the_console_shows_the_panel_and_the_summary_and_leaves_locusts_tables_to_the_log(
+    stack: EmbeddedStack, tmp_path: Path
+) -> None:
+    done = _run([*SMOKE, "--stack-name", STACK, "--report-dir", str(tmp_path)], stack.endpoint_url)
+    assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
+    assert "lost so far" in done.stdout  # the panel's last frame (a terminal redraws it in place)
+    assert "photopipe load steady" in done.stdout
+    assert "Aggregated" not in done.stdout + done.stderr  # Locust's periodic table
+    assert "Aggregated" in (tmp_path / "run.log").read_text()
+    assert len(done.stdout.splitlines()) < 40
+
+
 PRECISION_S = 0.5
 BACKLOG_PHOTOS = 40
 
@@ -180,12 +192,12 @@ def test_a_photo_the_pipeline_never_sees_fails_the_run_with_exit_1(
         "--report-dir",
         str(tmp_path),
     ]
-    done = _run(args, stack.endpoint_url)
+    done = _run([*args, "--json"], stack.endpoint_url)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
-    accounting = _report(tmp_path)["accounting"]
-    assert len(accounting["lost"]) == 2  # type: ignore[index]  # one per worker
-    assert accounting["verdicts"]["no photo lost"] is False  # type: ignore[index]
-    assert "FAIL" in done.stdout
+    accounting = json.loads(done.stdout)["accounting"]  # --json: the report alone on stdout
+    assert len(accounting["lost"]) == 2  # one per worker
+    assert accounting["verdicts"]["no photo lost"] is False
+    assert accounting == _report(tmp_path)["accounting"]
 
 
 def test_a_mix_that_does_not_sum_to_one_is_refused_before_any_load(tmp_path: Path) -> None:
