@@ -229,7 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
         "reprocess", help="send uploads through the pipeline again (S3-shaped messages, rate limited)"
     )
     _add_aws_options(reprocess)
-    reprocess.add_argument("--prefix", help="only uploads whose key starts with this (default: all)")
+    reprocess.add_argument(
+        "--prefix",
+        help="only uploads whose key starts with this (default: all); rejected photos are sent too, each "
+        "earning a new rejection notice",
+    )
     reprocess.add_argument(
         "--since",
         type=_timestamp,
@@ -238,18 +242,23 @@ def build_parser() -> argparse.ArgumentParser:
     reprocess.add_argument(
         "--stale-only",
         action="store_true",
-        help="only photos whose renditions are missing or were made from other settings or another version",
+        help="only photos whose renditions are missing or were made from other settings or another version "
+        "(never a photo the function rejected)",
     )
     reprocess.add_argument("--dry-run", action="store_true", help="list what would be sent; send nothing")
     _add_drift_options(reprocess)
     _add_output_options(reprocess)
 
     reconcile = commands.add_parser(
-        "reconcile", help="compare uploads with renditions: missing, outdated, stale, orphans (exit 1: drift)"
+        "reconcile",
+        help="compare uploads with renditions: missing, outdated, stale, orphans (exit 1: drift); photos the "
+        "function rejected (tagged on the upload) are reported apart, and are no drift",
     )
     _add_aws_options(reconcile)
     reconcile.add_argument(
-        "--fix", action="store_true", help="enqueue missing, outdated and stale photos, delete orphans"
+        "--fix",
+        action="store_true",
+        help="enqueue missing, outdated and stale photos (never a rejected one), delete orphans",
     )
     _add_drift_options(reconcile)
     _add_output_options(reconcile)
@@ -714,6 +723,9 @@ def cmd_reconcile(args: argparse.Namespace, console: Console) -> int:
     else:
         console.print(drift_table(result.drift, f"{args.stack_name}: uploads against renditions"))
         console.print(_fingerprint_line(result.stock.fingerprint))
+        if rejections := result.drift.rejections():
+            by_type = ", ".join(f"{error_type} {count:,}" for error_type, count in rejections.items())
+            console.print(f"rejected by the function, not drift: {by_type}")
         if result.fixed:
             console.print(
                 f"enqueued {result.enqueued} photo(s), deleted {result.deleted} orphan(s)"

@@ -11,8 +11,11 @@ The categories, in the order they are decided:
   yielded one event, or the newer version's event was lost);
 - stale: made from this version with other settings (another fingerprint, or none recorded);
 - current: nothing to do.
-An upload newer than the grace cut-off is `pending` instead of any drift: its event may still be on its way
-(S3 delivers within seconds, sometimes a minute or more). Orphans are stored renditions no upload expects: the
+An upload without any rendition whose version carries the function's rejection tag (handler/rejection.py) is
+`rejected`, not missing: it has no renditions by design, and sending it again would only earn another
+rejection notice. A photo with some renditions is judged by them whatever its tags say. An upload newer than
+the grace cut-off is `pending` instead of any drift: its event may still be on its way (S3 delivers within
+seconds, sometimes a minute or more). Orphans are stored renditions no upload expects: the
 renditions of a deleted upload, or of a rendition or format no longer configured.
 """
 
@@ -34,6 +37,7 @@ class PhotoStatus(StrEnum):
     OUTDATED = "outdated"
     STALE = "stale"
     PENDING = "pending"
+    REJECTED = "rejected"
 
 
 DRIFT_STATUSES: Final = (PhotoStatus.MISSING, PhotoStatus.OUTDATED, PhotoStatus.STALE)
@@ -64,6 +68,7 @@ class PhotoState:
     upload: Listed
     status: PhotoStatus
     made: Made | None  # None when no rendition of the photo was looked at
+    rejection: str | None = None  # the ErrorType its rejection tag names, when rejected
 
     @property
     def sequencer(self) -> str | None:
@@ -96,12 +101,24 @@ class Drift:
     def examples(self, limit: int = EXAMPLES) -> dict[str, list[str]]:
         shown = {
             str(s): [p.upload.key for p in self.having(s)][:limit]
-            for s in (*DRIFT_STATUSES, PhotoStatus.PENDING)
+            for s in (*DRIFT_STATUSES, PhotoStatus.PENDING, PhotoStatus.REJECTED)
         }
         return {**shown, "orphans": [orphan.key for orphan in self.orphans][:limit]}
 
+    def rejections(self) -> dict[str, int]:
+        """Rejected photos per ErrorType."""
+        counts: dict[str, int] = {}
+        for photo in self.having(PhotoStatus.REJECTED):
+            counts[photo.rejection or ""] = counts.get(photo.rejection or "", 0) + 1
+        return dict(sorted(counts.items()))
+
     def to_json(self, limit: int = EXAMPLES) -> dict[str, Any]:
-        return {"drift": self.found, "counts": self.counts(), "examples": self.examples(limit)}
+        return {
+            "drift": self.found,
+            "counts": self.counts(),
+            "examples": self.examples(limit),
+            "rejections": self.rejections(),
+        }
 
 
 def probe_targets(uploads: Iterable[Listed], stored: Set[str], expected: ExpectedKeys) -> dict[str, str]:
@@ -115,16 +132,30 @@ def probe_targets(uploads: Iterable[Listed], stored: Set[str], expected: Expecte
     return targets
 
 
+def unrendered(uploads: Iterable[Listed], stored: Set[str], expected: ExpectedKeys) -> list[Listed]:
+    """The uploads without any rendition: the only ones whose rejection tag is worth reading."""
+    return [upload for upload in uploads if not any(key in stored for key in expected(upload.key))]
+
+
 def from_other_version(upload: Listed, made: Made) -> bool:
     """Only two known version ids can tell; an unversioned bucket or an older rendition says nothing."""
     return bool(made.version_id and upload.version_id and made.version_id != upload.version_id)
 
 
 def judge(
-    upload: Listed, stored: Set[str], expected: ExpectedKeys, made: Made | None, fingerprint: str
+    upload: Listed,
+    stored: Set[str],
+    expected: ExpectedKeys,
+    made: Made | None,
+    fingerprint: str,
+    rejection: str | None = None,
 ) -> PhotoStatus:
-    """One photo's status, without the grace period (see `compare`)."""
-    if made is None or not all(key in stored for key in expected(upload.key)):
+    """One photo's status, without the grace period (see `compare`). `rejection` is the ErrorType the
+    upload's rejection tag names, if it carries one."""
+    keys = expected(upload.key)
+    if rejection is not None and not any(key in stored for key in keys):
+        return PhotoStatus.REJECTED
+    if made is None or not all(key in stored for key in keys):
         return PhotoStatus.MISSING
     if from_other_version(upload, made):
         return PhotoStatus.OUTDATED
@@ -140,12 +171,15 @@ def compare(
     made: Mapping[str, Made],
     fingerprint: str,
     pending_after: datetime | None = None,
+    rejected: Mapping[str, str] | None = None,
 ) -> Drift:
     """Every upload judged, and the renditions no upload expects.
 
     `made` holds, per upload key, the metadata of its probe rendition (see `probe_targets`); an upload absent
-    from it has no rendition that could be read. Uploads last modified after `pending_after` are pending
-    unless current. `renditions` should be listed before `uploads`: a rendition then always belongs to an
+    from it has no rendition that could be read. `rejected` holds, per upload key, the ErrorType its
+    rejection tag names (read for the `unrendered` uploads). Uploads last modified after `pending_after` are
+    pending unless current or rejected: the tag is the function's verdict, no event is still owed.
+    `renditions` should be listed before `uploads`: a rendition then always belongs to an
     upload that existed when the uploads were listed, or to none."""
     stored_objects = list(renditions)
     stored = {item.key for item in stored_objects}
@@ -154,9 +188,12 @@ def compare(
     for upload in sorted(uploads, key=lambda item: item.key):
         keys = expected(upload.key)
         wanted.update(keys)
-        status = judge(upload, stored, expected, made.get(upload.key), fingerprint)
-        if status is not PhotoStatus.CURRENT and pending_after and upload.last_modified > pending_after:
+        rejection = (rejected or {}).get(upload.key)
+        status = judge(upload, stored, expected, made.get(upload.key), fingerprint, rejection)
+        if status in DRIFT_STATUSES and pending_after and upload.last_modified > pending_after:
             status = PhotoStatus.PENDING
-        photos.append(PhotoState(upload, status, made.get(upload.key)))
+        if status is not PhotoStatus.REJECTED:
+            rejection = None
+        photos.append(PhotoState(upload, status, made.get(upload.key), rejection))
     orphans = tuple(sorted((item for item in stored_objects if item.key not in wanted), key=lambda i: i.key))
     return Drift(tuple(photos), orphans)

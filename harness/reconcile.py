@@ -2,7 +2,9 @@
 
 Missing, outdated and stale photos are mended the way `reprocess` mends them (a reprocess message each, the
 sequencer guard decides); orphans are deleted, each only if it is still the object that was listed (If-Match
-on its ETag), so a rendition written since the listing, for an upload made since, is never deleted.
+on its ETag), so a rendition written since the listing, for an upload made since, is never deleted. Photos the
+function rejected (their upload's version tagged photopipe-rejected: handler/rejection.py) are counted apart,
+are no drift and are never enqueued: sending one again would only earn another rejection notice.
 
 Listing is enough at this project's scale: ListObjectsV2 and ListObjectVersions return 1,000 keys a request,
 and 4,000 photos a day with two renditions each add 12,000 keys a day, 4.4 million a year: one pass lists a

@@ -157,7 +157,9 @@ class ReprocessResult:
 
 def choose(drift: Drift, *, stale_only: bool) -> tuple[PhotoState, ...]:
     """Every listed photo, or with `stale_only` those whose renditions are not what the settings make now
-    (missing, outdated or stale); a photo still within its grace is left to its own event."""
+    (missing, outdated or stale); a photo still within its grace is left to its own event. A photo the
+    function rejected is sent only without `stale_only`: listing its prefix is the user's explicit choice, and
+    it earns another rejection notice (or renditions, if the settings now accept it)."""
     return drift.having(*DRIFT_STATUSES) if stale_only else drift.photos
 
 

@@ -3,7 +3,8 @@
 The expected rendition keys and the fingerprint come from the deployed function's own environment
 (GetFunctionConfiguration -> handler.config.Settings.from_env), never from the template's defaults or the
 harness's guess: a stack deployed with other renditions or formats is judged by what it actually makes.
-Listings go through boto3's paginators (1,000 keys a request); the one HEAD per photo runs on a small pool of
+Listings go through boto3's paginators (1,000 keys a request); the one HEAD per photo with renditions, and the
+one GetObjectTagging per photo without any (its rejection tag: handler/rejection.py), run on a small pool of
 threads, since each waits on S3 and not on the CPU.
 """
 
@@ -15,28 +16,31 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import boto3
 from botocore.exceptions import ClientError
 from rich.progress import Progress
 
 from handler.config import ConfigError, Settings
+from handler.constants import REJECTED_TAG_KEY
 from handler.keys import rendition_keys
 from handler.storage import META_FINGERPRINT, META_SEQUENCER, META_VERSION
 from harness.contract import StackParameter
-from harness.drift import Drift, ExpectedKeys, Listed, Made, compare, probe_targets
+from harness.drift import Drift, ExpectedKeys, Listed, Made, compare, probe_targets, unrendered
 from harness.outputs import StackOutput
 from harness.stack import StackError, describe_stack, read_outputs
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectTaggingRequestTypeDef
 
 HEAD_WORKERS: Final = 16  # concurrent HEADs: ~16 x 50 requests/s per thread stays far below S3's 5,500 GET/s
-NOT_FOUND: Final = frozenset({"404", "NoSuchKey", "NotFound"})
+NOT_FOUND: Final = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound"})
 _LAMBDA_TIME: Final = re.compile(
     r"(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(?P<offset>Z|[+-]\d\d:?\d\d|)"
 )
+Found = TypeVar("Found")
 REQUIRED_OUTPUTS: Final = (
     StackOutput.UPLOAD_BUCKET,
     StackOutput.PROCESSED_BUCKET,
@@ -190,6 +194,37 @@ def read_made(s3: S3Client, bucket: str, key: str) -> Made | None:
     )
 
 
+def read_rejection(s3: S3Client, bucket: str, upload: Listed) -> str | None:
+    """The ErrorType the listed version's rejection tag names; None when untagged or gone since listed."""
+    request: GetObjectTaggingRequestTypeDef = {"Bucket": bucket, "Key": upload.key}
+    if upload.version_id:
+        request["VersionId"] = upload.version_id
+    try:
+        tags = s3.get_object_tagging(**request).get("TagSet", [])
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code", "")) in NOT_FOUND:
+            return None
+        raise
+    return next((tag["Value"] for tag in tags if tag["Key"] == REJECTED_TAG_KEY), None)
+
+
+def _each_upload(
+    uploads: list[str],
+    read: Callable[[str], Found | None],
+    advance: Callable[[int], Any],
+    workers: int,
+) -> dict[str, Found]:
+    """Upload key -> what `read` found for it, `workers` reads at a time; those it found nothing for are left
+    out."""
+    found: dict[str, Found] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="look") as pool:
+        for upload, answer in zip(uploads, pool.map(read, uploads), strict=True):
+            advance(1)
+            if answer is not None:
+                found[upload] = answer
+    return found
+
+
 def read_all_made(
     s3: S3Client,
     bucket: str,
@@ -199,15 +234,22 @@ def read_all_made(
     workers: int = HEAD_WORKERS,
 ) -> dict[str, Made]:
     """Upload key -> its probe rendition's metadata, for every (upload, rendition key) in `targets`."""
-    uploads = list(targets)
-    made: dict[str, Made] = {}
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="head") as pool:
-        answers = pool.map(lambda upload: read_made(s3, bucket, targets[upload]), uploads)
-        for upload, found in zip(uploads, answers, strict=True):
-            advance(1)
-            if found is not None:
-                made[upload] = found
-    return made
+    return _each_upload(
+        list(targets), lambda upload: read_made(s3, bucket, targets[upload]), advance, workers
+    )
+
+
+def read_all_rejections(
+    s3: S3Client,
+    bucket: str,
+    uploads: Iterable[Listed],
+    *,
+    advance: Callable[[int], Any] = lambda _: None,
+    workers: int = HEAD_WORKERS,
+) -> dict[str, str]:
+    """Upload key -> the ErrorType of its rejection tag, for the tagged ones among `uploads`."""
+    listed = {upload.key: upload for upload in uploads}
+    return _each_upload(list(listed), lambda key: read_rejection(s3, bucket, listed[key]), advance, workers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,8 +272,9 @@ def take_stock(
     progress: Progress | None = None,
 ) -> Stock:
     """List renditions, then uploads (in that order: see harness.drift.compare), read one rendition of each
-    photo that has any, and compare. `every_rendition` lists the whole processed bucket, which orphans need;
-    otherwise only where the renditions of uploads under `prefix` can be."""
+    photo that has any and the tags of each photo that has none, and compare. `every_rendition` lists the
+    whole processed bucket, which orphans need; otherwise only where the renditions of uploads under `prefix`
+    can be."""
     track = progress or Progress(disable=True)
     listing = track.add_task("listing renditions", total=None)
     renditions: list[Listed] = []
@@ -249,6 +292,11 @@ def take_stock(
     targets = probe_targets(uploads, {item.key for item in renditions}, deployed.expected)
     reading = track.add_task("reading rendition metadata", total=len(targets))
     made = read_all_made(s3, deployed.processed_bucket, targets, advance=lambda n: track.advance(reading, n))
+    bare = unrendered(uploads, {item.key for item in renditions}, deployed.expected)
+    tagging = track.add_task("reading the tags of uploads without renditions", total=len(bare))
+    rejected = read_all_rejections(
+        s3, deployed.upload_bucket, bare, advance=lambda n: track.advance(tagging, n)
+    )
     fingerprint = deployed_fingerprint(s3, deployed, renditions)
-    drift = compare(uploads, renditions, deployed.expected, made, fingerprint.value, pending_after)
+    drift = compare(uploads, renditions, deployed.expected, made, fingerprint.value, pending_after, rejected)
     return Stock(drift, fingerprint)

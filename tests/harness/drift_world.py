@@ -16,7 +16,9 @@ import boto3
 
 from handler.config import Settings
 from handler.constants import EnvVar
+from handler.errors import ErrorType
 from handler.keys import rendition_keys
+from handler.rejection import mark_rejected
 from handler.storage import META_FINGERPRINT, META_SEQUENCER, META_VERSION
 from harness.contract import StackParameter
 from harness.outputs import StackOutput
@@ -85,6 +87,10 @@ class World:
     def upload(self, key: str, body: bytes = b"photo") -> str:
         """Upload `key`; returns its version id."""
         return str(self.s3.put_object(Bucket=UPLOADS, Key=key, Body=body)["VersionId"])
+
+    def reject(self, key: str, version: str, error_type: str = ErrorType.NOT_AN_IMAGE) -> None:
+        """Tag the upload's version as the function tags one it rejected."""
+        mark_rejected(self.s3, UPLOADS, key, version, error_type)
 
     def put_many(self, bucket: str, keys: Iterable[str]) -> None:
         s3 = self.s3

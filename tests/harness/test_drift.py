@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from handler.config import Settings
+from handler.errors import ErrorType
 from handler.keys import rendition_keys
-from harness.drift import EXAMPLES, Listed, Made, PhotoStatus, compare, probe_targets
+from harness.drift import EXAMPLES, Listed, Made, PhotoStatus, compare, probe_targets, unrendered
 
 SETTINGS = Settings(processed_bucket="processed", error_topic_arn="")
 EXPECTED = partial(rendition_keys, SETTINGS)
@@ -31,10 +32,15 @@ def made(
 
 
 def status_of(
-    photo: Listed, renditions: list[Listed], metadata: Made | None, pending_after: datetime | None = None
+    photo: Listed,
+    renditions: list[Listed],
+    metadata: Made | None,
+    pending_after: datetime | None = None,
+    rejection: str | None = None,
 ) -> PhotoStatus:
     found = {photo.key: metadata} if metadata else {}
-    drift = compare([photo], renditions, EXPECTED, found, CURRENT, pending_after)
+    rejected = {photo.key: rejection} if rejection else {}
+    drift = compare([photo], renditions, EXPECTED, found, CURRENT, pending_after, rejected)
     return drift.photos[0].status
 
 
@@ -48,6 +54,46 @@ def test_a_photo_without_renditions_is_missing() -> None:
 
 def test_a_photo_lacking_one_of_its_rendition_keys_is_missing() -> None:
     assert status_of(upload("a.jpg"), renditions_of("a.jpg")[1:], made()) is PhotoStatus.MISSING
+
+
+def test_a_photo_without_renditions_tagged_as_rejected_is_rejected_not_missing() -> None:
+    assert status_of(upload("a.jpg"), [], None, rejection=ErrorType.NOT_AN_IMAGE) is PhotoStatus.REJECTED
+
+
+def test_a_photo_with_some_renditions_is_judged_by_them_whatever_its_tag_says() -> None:
+    some = renditions_of("a.jpg")[1:]
+    every = renditions_of("a.jpg")
+
+    assert status_of(upload("a.jpg"), some, made(), rejection=ErrorType.NOT_AN_IMAGE) is PhotoStatus.MISSING
+    assert status_of(upload("a.jpg"), every, made(), rejection=ErrorType.NOT_AN_IMAGE) is PhotoStatus.CURRENT
+
+
+def test_a_rejected_photo_is_rejected_even_within_its_grace() -> None:
+    recent = upload("a.jpg", at=GRACE_ENDS + timedelta(seconds=1))
+
+    assert status_of(recent, [], None, GRACE_ENDS, ErrorType.CORRUPT_IMAGE) is PhotoStatus.REJECTED
+
+
+def test_rejected_photos_are_no_drift_and_are_counted_per_error_type() -> None:
+    rejected = {
+        "a.jpg": ErrorType.NOT_AN_IMAGE,
+        "b.jpg": ErrorType.NOT_AN_IMAGE,
+        "c.jpg": ErrorType.CORRUPT_IMAGE,
+    }
+
+    drift = compare([upload(key) for key in rejected], [], EXPECTED, {}, CURRENT, rejected=rejected)
+
+    assert drift.found is False
+    assert drift.examples()["rejected"] == ["a.jpg", "b.jpg", "c.jpg"]
+    assert drift.rejections() == {ErrorType.CORRUPT_IMAGE: 1, ErrorType.NOT_AN_IMAGE: 2}
+
+
+def test_only_uploads_without_any_rendition_are_unrendered() -> None:
+    _, second = EXPECTED("a.jpg")
+
+    bare = unrendered([upload("a.jpg"), upload("b.jpg")], {second}, EXPECTED)
+
+    assert [item.key for item in bare] == ["b.jpg"]
 
 
 def test_renditions_made_from_another_version_of_the_upload_are_outdated() -> None:
@@ -109,20 +155,22 @@ def test_only_missing_outdated_stale_and_orphans_are_drift() -> None:
 
 def test_counts_cover_every_status_and_the_orphans() -> None:
     drift = compare(
-        [upload("a.jpg"), upload("b.jpg"), upload("c.jpg")],
+        [upload("a.jpg"), upload("b.jpg"), upload("c.jpg"), upload("d.jpg")],
         [*renditions_of("a.jpg"), *renditions_of("c.jpg"), *renditions_of("gone.jpg")],
         EXPECTED,
         {"a.jpg": made(), "c.jpg": made(fingerprint="old")},
         CURRENT,
+        rejected={"d.jpg": ErrorType.TOO_MANY_PIXELS},
     )
 
     assert drift.counts() == {
-        "uploads": 3,
+        "uploads": 4,
         "current": 1,
         "missing": 1,
         "outdated": 0,
         "stale": 1,
         "pending": 0,
+        "rejected": 1,
         "orphans": len(EXPECTED("gone.jpg")),
     }
 

@@ -9,7 +9,9 @@ from typing import Any
 import boto3
 import pytest
 
+from handler.errors import ErrorType
 from harness.cli import main
+from harness.drift import PhotoStatus
 from harness.reconcile import ReconcileResult, delete_orphan, reconcile
 from harness.survey import list_objects
 
@@ -29,9 +31,10 @@ def run(world: World, *, fix: bool = False, sqs: Any = None, **options: Any) -> 
 
 
 def drifted(world: World) -> None:
-    """One photo of each kind, and the renditions of an upload that is gone."""
+    """One photo of each kind, one the function rejected, and the renditions of an upload that is gone."""
     for key in ("current.jpg", "missing.jpg", "outdated.jpg", "stale.jpg", "gone.jpg"):
         world.upload(key)
+    world.reject("rejected.jpg", world.upload("rejected.jpg"))
     world.render("current.jpg")
     world.render("outdated.jpg", version="an-older-version")
     world.render("stale.jpg", fingerprint="0123456789abcdef")
@@ -47,12 +50,13 @@ def test_drift_is_counted_per_kind_with_examples(world: World) -> None:
     report = result.to_json()
     orphans = sorted(world.deployed.expected("gone.jpg"))
     assert report["counts"] == {
-        "uploads": 4,
+        "uploads": 5,
         "current": 1,
         "missing": 1,
         "outdated": 1,
         "stale": 1,
         "pending": 0,
+        "rejected": 1,
         "orphans": len(orphans),
     }
     assert report["examples"] == {
@@ -60,8 +64,10 @@ def test_drift_is_counted_per_kind_with_examples(world: World) -> None:
         "outdated": ["outdated.jpg"],
         "stale": ["stale.jpg"],
         "pending": [],
+        "rejected": ["rejected.jpg"],
         "orphans": orphans,
     }
+    assert report["rejections"] == {ErrorType.NOT_AN_IMAGE: 1}
 
 
 def test_drift_found_and_not_fixed_exits_1(world: World) -> None:
@@ -79,6 +85,27 @@ def test_no_drift_exits_0(world: World) -> None:
     assert (result.drift.found, result.exit_status) == (False, 0)
 
 
+def test_a_rejected_upload_is_no_drift_and_fix_sends_nothing(world: World) -> None:
+    world.upload("current.jpg")
+    world.render("current.jpg")
+    world.reject("bad.jpg", world.upload("bad.jpg"), ErrorType.CORRUPT_IMAGE)
+
+    result = run(world, fix=True)
+
+    assert (result.drift.found, result.exit_status, result.enqueued) == (False, 0, 0)
+    assert result.drift.rejections() == {ErrorType.CORRUPT_IMAGE: 1}
+    assert world.messages() == []
+
+
+def test_a_new_upload_of_a_rejected_key_is_missing_its_tag_was_the_old_versions(world: World) -> None:
+    world.reject("photo.jpg", world.upload("photo.jpg"))
+    world.upload("photo.jpg", b"a photo this time")
+
+    result = run(world)
+
+    assert [photo.status for photo in result.drift.photos] == [PhotoStatus.MISSING]
+
+
 def test_an_upload_within_its_grace_is_pending_and_no_drift(world: World) -> None:
     world.upload("just-uploaded.jpg")
 
@@ -93,7 +120,7 @@ def test_fix_enqueues_the_missing_outdated_and_stale_and_deletes_the_orphans(wor
 
     result = run(world, fix=True)
 
-    assert world.message_keys() == ["missing.jpg", "outdated.jpg", "stale.jpg"]
+    assert world.message_keys() == ["missing.jpg", "outdated.jpg", "stale.jpg"]  # never rejected.jpg
     assert world.stored() == {
         *world.deployed.expected("current.jpg"),
         *world.deployed.expected("outdated.jpg"),
@@ -155,6 +182,19 @@ def test_the_cli_fix_exits_0_and_says_what_it_did(world: World, capsys: pytest.C
     assert status == 0
     orphans = len(world.deployed.expected("gone.jpg"))
     assert f"enqueued 3 photo(s), deleted {orphans} orphan(s)" in capsys.readouterr().out
+
+
+def test_the_cli_names_the_rejected_per_error_type_and_finds_no_drift(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.reject("bad.jpg", world.upload("bad.jpg"))
+
+    status = main(["reconcile", "--stack-name", STACK, "--grace", "0"])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert f"rejected by the function, not drift: {ErrorType.NOT_AN_IMAGE} 1" in out
+    assert "no drift" in out
 
 
 def test_the_cli_refuses_a_negative_grace(world: World, capsys: pytest.CaptureFixture[str]) -> None:

@@ -87,6 +87,7 @@ def test_a_photo_without_renditions_is_sent_without_a_sequencer(world: World) ->
 def test_stale_only_sends_the_missing_the_outdated_and_the_stale_but_not_the_current(world: World) -> None:
     for key in ("current.jpg", "missing.jpg", "outdated.jpg", "stale.jpg"):
         world.upload(key)
+    world.reject("rejected.jpg", world.upload("rejected.jpg"))
     world.render("current.jpg")
     world.render("outdated.jpg", version="an-older-version")
     world.render("stale.jpg", fingerprint="0123456789abcdef")
@@ -95,17 +96,19 @@ def test_stale_only_sends_the_missing_the_outdated_and_the_stale_but_not_the_cur
 
     assert world.message_keys() == ["missing.jpg", "outdated.jpg", "stale.jpg"]
     assert result.sent == 3
-    assert result.drift.counts()[PhotoStatus.CURRENT] == 1
+    assert result.drift.counts()[PhotoStatus.CURRENT] == result.drift.counts()[PhotoStatus.REJECTED] == 1
 
 
 def test_without_stale_only_every_photo_is_sent_and_the_guard_decides(world: World) -> None:
+    """A rejected photo too: naming its prefix is the user's explicit choice (it earns a new notice)."""
     for key in ("current.jpg", "missing.jpg"):
         world.upload(key)
     world.render("current.jpg")
+    world.reject("rejected.jpg", world.upload("rejected.jpg"))
 
     run(world)
 
-    assert world.message_keys() == ["current.jpg", "missing.jpg"]
+    assert world.message_keys() == ["current.jpg", "missing.jpg", "rejected.jpg"]
 
 
 def test_a_dry_run_lists_what_would_be_sent_and_sends_nothing(world: World) -> None:
