@@ -101,7 +101,7 @@ def _stage(args: argparse.Namespace, parameters: dict[str, str], report_dir: Pat
     from harness.emulator import EmbeddedStack
 
     log.info("starting the embedded local stack")
-    if not args.json:
+    if not (args.json or args.verbose):  # --verbose: the log line above says it
         print("starting the embedded local stack ...", flush=True)
     stack = EmbeddedStack(
         port=0, stack_name=DEFAULT_STACK_NAME, parameters=parameters, workdir=Path("build/local")
@@ -199,7 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _run_log(report_dir / LOG_FILE, args.verbose) as output,
             _stage(args, parameters, report_dir) as stage,
         ):
-            if not args.json:
+            if args.verbose:
+                log.info("load run %s against %s", args.run_id, stage.describe)
+            elif not args.json:
                 print(f"load run {args.run_id} against {stage.describe}; log: {report_dir / LOG_FILE}")
             cpu_ms = cpu_parts.imaging_ms_per_photo(mix, stage.layout.settings)
             endpoint = stage.env.get("AWS_ENDPOINT_URL", "")
