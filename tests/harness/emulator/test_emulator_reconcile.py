@@ -1,7 +1,8 @@
 """Drift found and mended on the embedded local stack, through the CLI: photos uploaded or replaced while the
 bucket notified nobody, a photo whose renditions were deleted, and a stray rendition are reported by
 `reconcile`; `reprocess` and `reconcile --fix` send the photos through the built function again and delete
-the stray; then `reconcile` reports no drift."""
+the stray; then `reconcile` reports no drift. A bad upload the function rejected (and tagged) is reported as
+rejected throughout, never as drift, and never sent again."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 
 from fixtures.generate import fixture_bytes
+from handler.constants import REJECTED_TAG_KEY
+from handler.errors import ErrorType
 from handler.storage import META_VERSION
 from harness.cli import main
 from harness.emulator import EmbeddedStack
@@ -28,6 +31,7 @@ UPLOADED_UNNOTIFIED = ("lost/first photo.jpg", "lost/second.png")
 RENDITIONS_DELETED = "albums/wiped.jpg"
 REPLACED_UNNOTIFIED = "albums/replaced.jpg"
 STRAY = "thumbnail/never-uploaded.jpg"
+REJECTED = "albums/not-a-photo.jpg"
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
@@ -65,6 +69,11 @@ class Local:
         heads = [self.s3.head_object(Bucket=bucket, Key=k) for k in self.deployed.expected(key)]
         return {head["Metadata"].get(META_VERSION, "") for head in heads}
 
+    def rejection(self, key: str, version: str) -> str | None:
+        """The ErrorType the version's rejection tag names, if it carries one."""
+        tags = self.s3.get_object_tagging(Bucket=self.deployed.upload_bucket, Key=key, VersionId=version)
+        return next((t["Value"] for t in tags["TagSet"] if t["Key"] == REJECTED_TAG_KEY), None)
+
     def cli(self, *arguments: str) -> tuple[int, dict[str, Any]]:
         self.capsys.readouterr()
         status = main(["--json", *arguments, "--stack-name", STACK, "--grace", "0", "--rate", "100"])
@@ -91,10 +100,12 @@ def test_drift_is_found_mended_and_then_gone(local: Local) -> None:
     local.upload(PROCESSED_NORMALLY)
     local.upload(RENDITIONS_DELETED)
     local.upload(REPLACED_UNNOTIFIED)
+    bad = local.upload(REJECTED, fixture="text-png")
     wait_for(
         lambda: local.rendered(PROCESSED_NORMALLY, RENDITIONS_DELETED, REPLACED_UNNOTIFIED),
         "the first renditions",
     )
+    wait_for(lambda: local.rejection(REJECTED, bad) == ErrorType.NOT_AN_IMAGE, "the rejected upload's tag")
     for key in local.deployed.expected(RENDITIONS_DELETED):
         s3.delete_object(Bucket=local.deployed.processed_bucket, Key=key)
     notification = s3.get_bucket_notification_configuration(Bucket=uploads)
@@ -112,6 +123,8 @@ def test_drift_is_found_mended_and_then_gone(local: Local) -> None:
     assert found["examples"]["missing"] == sorted([RENDITIONS_DELETED, *UPLOADED_UNNOTIFIED])
     assert found["examples"]["outdated"] == [REPLACED_UNNOTIFIED]
     assert found["examples"]["orphans"] == [STRAY]
+    assert found["examples"]["rejected"] == [REJECTED]
+    assert found["rejections"] == {ErrorType.NOT_AN_IMAGE: 1}
     assert found["counts"]["current"] == 1
 
     status, reprocessed = local.cli("reprocess", "--prefix", "lost/", "--stale-only")
@@ -128,5 +141,5 @@ def test_drift_is_found_mended_and_then_gone(local: Local) -> None:
     status, after = local.cli("reconcile")
 
     assert (status, after["drift"]) == (0, False)
-    assert after["counts"]["current"] == after["counts"]["uploads"] == 5
+    assert (after["counts"]["uploads"], after["counts"]["current"], after["counts"]["rejected"]) == (6, 5, 1)
     assert STRAY not in local.stored()
