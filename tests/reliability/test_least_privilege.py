@@ -31,7 +31,7 @@ from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
 
 from fixtures.event_cases import REGION, body_for, photo, s3_record
-from handler.constants import DEFAULT_MAX_RECEIVE_COUNT
+from handler.constants import DEFAULT_MAX_RECEIVE_COUNT, REJECTED_TAG_KEY
 from handler.errors import ErrorType
 from harness.contract import TEMPLATE_PATH, StackParameter
 from harness.emulator.motocompat import patch_moto
@@ -206,7 +206,7 @@ def test_the_role_grants_no_wildcard_action_or_resource_on_data(deployed: Deploy
 
 
 def test_the_pipeline_works_with_exactly_the_role_policy(deployed: Deployed) -> None:
-    def scenario() -> tuple[list[str], list[str], list[dict[str, Any]]]:
+    def scenario() -> tuple[list[str], list[str], list[dict[str, Any]], list[dict[str, str]]]:
         world = _world(deployed)
         good = world.put("albums/ok.jpg", photo(4))
         bad = world.put("albums/not-a-photo.jpg", b"plain text, not a photo")
@@ -215,13 +215,15 @@ def test_the_pipeline_works_with_exactly_the_role_policy(deployed: Deployed) -> 
         )
         invocation = world.invoke(event, deps=world.dependencies())
         renditions = [key for key in world.renditions() if key.startswith(("large/", "thumbnail/"))]
-        return invocation.failed_ids, sorted(renditions), world.notifications()
+        tags = world.s3.get_object_tagging(Bucket=world.upload_bucket, Key=bad.key)["TagSet"]
+        return invocation.failed_ids, sorted(renditions), world.notifications(), tags
 
-    failed, renditions, notes = _enforced(scenario)
+    failed, renditions, notes, tags = _enforced(scenario)
 
     assert failed == []
     assert renditions == ["large/albums/ok.jpg", "thumbnail/albums/ok.jpg"]
     assert [(n["key"], n["errorType"]) for n in notes] == [("albums/not-a-photo.jpg", ErrorType.NOT_AN_IMAGE)]
+    assert tags == [{"Key": REJECTED_TAG_KEY, "Value": ErrorType.NOT_AN_IMAGE}]
 
 
 def test_a_removed_upload_loses_its_renditions_with_exactly_the_role_policy(deployed: Deployed) -> None:
@@ -290,6 +292,19 @@ def _o(deployed: Deployed, key: StackOutput) -> str:
 
 DOC = json.dumps({"Version": "2012-10-17", "Statement": []})
 UP, PROC = StackOutput.UPLOAD_BUCKET, StackOutput.PROCESSED_BUCKET
+MARK = {"TagSet": [{"Key": REJECTED_TAG_KEY, "Value": str(ErrorType.NOT_AN_IMAGE)}]}
+
+
+def _existing(deployed: Deployed, bucket: str, key: str) -> str:
+    """`key`, after the administrator has put it in `bucket`: a missing object answers NoSuchKey, which says
+    nothing about the grant."""
+    _c(deployed.admin, "s3").put_object(Bucket=bucket, Key=key, Body=b"object")
+    return key
+
+
+def _tag(session: boto3.Session, bucket: str, key: str) -> Any:
+    return _c(session, "s3").put_object_tagging(Bucket=bucket, Key=key, Tagging=MARK)
+
 
 # What the function must never do. Each probe is also run with administrator credentials, which must succeed:
 # the denial then comes from the role's policy, not from a call that could not work anyway.
@@ -316,6 +331,13 @@ FORBIDDEN: dict[str, Probe] = {
     "s3:PutObject under a prefix the Renditions list does not name": lambda s, d: _c(s, "s3").put_object(
         Bucket=_o(d, PROC), Key="medium/albums/ok.jpg", Body=b"not a listed rendition"
     ),
+    "s3:PutObjectTagging on a rendition": lambda s, d: _tag(
+        s, _o(d, PROC), _existing(d, _o(d, PROC), "large/albums/ok.jpg")
+    ),
+    "s3:PutObjectTagging outside the rendition prefixes": lambda s, d: _tag(
+        s, _o(d, PROC), "private/notes.txt"
+    ),
+    "s3:PutObjectTagging on another bucket": lambda s, d: _tag(s, ARTIFACTS, "code.zip"),
     "s3:GetObject on another bucket": lambda s, d: _c(s, "s3").get_object(Bucket=ARTIFACTS, Key="code.zip"),
     "s3:PutObject on another bucket": lambda s, d: _c(s, "s3").put_object(
         Bucket=ARTIFACTS, Key="x", Body=b"x"
@@ -367,6 +389,12 @@ GRANTED: dict[str, Probe] = {
     "s3:ListBucket on the processed bucket (a missing rendition answers 404)": lambda s, d: _c(
         s, "s3"
     ).list_objects_v2(Bucket=_o(d, PROC)),
+    "s3:PutObjectTagging on an upload (a rejected upload's mark)": lambda s, d: _tag(
+        s, _o(d, UP), _existing(d, _o(d, UP), "albums/rejected.jpg")
+    ),
+    "s3:GetObjectTagging on an upload (its own tags, kept beside the mark)": lambda s, d: _c(
+        s, "s3"
+    ).get_object_tagging(Bucket=_o(d, UP), Key=_existing(d, _o(d, UP), "albums/rejected.jpg")),
     "sns:Publish to the error topic": lambda s, d: _c(s, "sns").publish(
         TopicArn=_o(d, StackOutput.ERROR_TOPIC_ARN), Message="{}"
     ),
