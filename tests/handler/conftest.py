@@ -10,6 +10,8 @@ import pytest
 from moto import mock_aws
 from PIL import Image
 
+from tests.support.world import aws_credentials
+
 from .aws import World
 
 pillow_heif.register_heif_opener()
@@ -29,10 +31,7 @@ def close_to(pixel: object, expected: tuple[int, ...], tolerance: int) -> bool:
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
-    """A moto account with the upload and processed buckets and the error topic (tests/handler/aws.py)."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        yield World(capsys)
+def world() -> Iterator[World]:
+    """The one moto world (tests/support/world.py) in the handler tests' calling conventions."""
+    with aws_credentials(), mock_aws():
+        yield World()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from moto import mock_aws
 
 from fixtures.generate import fixture_bytes
 from handler.constants import RENDITION_WRITTEN_AT_METADATA
@@ -14,14 +12,6 @@ from handler.storage import CACHE_CONTROL, written_at
 from tests.support.faults import Counter, Fault
 
 from .aws import World
-
-
-@pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-    with mock_aws():
-        yield World(capsys)
 
 
 def test_a_write_that_lost_a_race_looks_again_and_then_writes(world: World) -> None:

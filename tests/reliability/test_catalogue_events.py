@@ -25,9 +25,9 @@ from handler.constants import (
 )
 from handler.errors import ErrorType
 from handler.keys import extension_for, rendition_key
+from tests.support.world import MotoWorld
 
 from .bounded import Meter, run_bounded
-from .world import PipelineWorld
 
 RENDITIONS = (LARGE_RENDITION, THUMBNAIL_RENDITION)
 MAX_CPU_SECONDS = 8.0
@@ -35,7 +35,7 @@ MAX_RSS_GROWTH_MIB = 200.0
 FIGURES = os.environ.get("PHOTOPIPE_RELIABILITY_FIGURES")  # a path: append one JSON line per case
 
 
-def _snapshot(world: PipelineWorld) -> dict[str, tuple[str, dict[str, str]]]:
+def _snapshot(world: MotoWorld) -> dict[str, tuple[str, dict[str, str]]]:
     """Bytes and metadata of every rendition, less when its write started (which a re-run changes)."""
     return {
         k: (
@@ -46,7 +46,7 @@ def _snapshot(world: PipelineWorld) -> dict[str, tuple[str, dict[str, str]]]:
     }
 
 
-def _run_case(world: PipelineWorld, case: EventCase, meter: Meter) -> dict[str, Any]:
+def _run_case(world: MotoWorld, case: EventCase, meter: Meter) -> dict[str, Any]:
     stored = {upload.label: world.put(upload.key, upload.data()) for upload in case.uploads}
     for upload in case.uploads:
         if upload.delete:
@@ -83,7 +83,7 @@ def _expected_keys(message: Message, extension: str) -> set[str]:
 
 
 @pytest.mark.parametrize("case", EVENT_CASES, ids=[c.name for c in EVENT_CASES])
-def test_every_record_gets_its_documented_outcome(forkable_world: PipelineWorld, case: EventCase) -> None:
+def test_every_record_gets_its_documented_outcome(forkable_world: MotoWorld, case: EventCase) -> None:
     measured = run_bounded(lambda meter: _run_case(forkable_world, case, meter))
     assert measured.error is None, measured.error
     result = measured.value

@@ -18,9 +18,9 @@ from PIL import Image
 from fixtures.catalogue import CATALOGUE, MARK, ImageCase, case_bytes
 from fixtures.event_cases import body_for
 from handler.errors import ErrorType
+from tests.support.world import UPLOAD_BUCKET, MotoWorld
 
 from .bounded import Meter, run_bounded
-from .world import UPLOAD_BUCKET, PipelineWorld
 
 # The default boxes as the README promises them, written out: not read back from the settings under test.
 BOXES = {"large": (1024, 768), "thumbnail": (256, 256)}
@@ -48,7 +48,7 @@ def _fitted(case: ImageCase, box: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(case.width * scale)), max(1, round(case.height * scale))
 
 
-def _run_case(world: PipelineWorld, case: ImageCase, meter: Meter) -> dict[str, Any]:
+def _run_case(world: MotoWorld, case: ImageCase, meter: Meter) -> dict[str, Any]:
     stored = world.put(case.filename, case_bytes(case.name))
     event = world.sqs_event([("m-1", body_for(stored, UPLOAD_BUCKET))])
     with meter:
@@ -62,9 +62,7 @@ def _run_case(world: PipelineWorld, case: ImageCase, meter: Meter) -> dict[str, 
 
 
 @pytest.mark.parametrize("case", CATALOGUE, ids=[c.name for c in CATALOGUE])
-def test_case_gets_its_documented_outcome_within_bounds(
-    forkable_world: PipelineWorld, case: ImageCase
-) -> None:
+def test_case_gets_its_documented_outcome_within_bounds(forkable_world: MotoWorld, case: ImageCase) -> None:
     case_bytes(case.name)  # built in the parent (and cached there), so the child measures the handler only
     measured = run_bounded(lambda meter: _run_case(forkable_world, case, meter))
     assert measured.error is None, measured.error

@@ -21,8 +21,7 @@ from handler.app import Dependencies
 from handler.constants import DEFAULT_MAX_RECEIVE_COUNT
 from handler.errors import ErrorType
 from tests.support.faults import LOST_ANSWER, ONE_OF_EACH, THROTTLING, Fault
-
-from .world import NO_RETRIES, UPLOAD_BUCKET, PipelineWorld, aws_credentials
+from tests.support.world import NO_RETRIES, UPLOAD_BUCKET, MotoWorld, aws_credentials
 
 KEY = "albums/faulty/photo.jpg"
 
@@ -34,7 +33,7 @@ class Killed(BaseException):
 class Poller:
     """The event source mapping, reduced to what these tests need: receive, invoke, delete the successes."""
 
-    def __init__(self, world: PipelineWorld, max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT) -> None:
+    def __init__(self, world: MotoWorld, max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT) -> None:
         self.world = world
         sqs = world.sqs
         self.dlq_url = sqs.create_queue(QueueName="photopipe-test-dlq")["QueueUrl"]
@@ -98,30 +97,22 @@ class Poller:
 
 
 @pytest.fixture
-def world() -> Iterator[PipelineWorld]:
+def world() -> Iterator[MotoWorld]:
     with aws_credentials(), mock_aws():
-        yield PipelineWorld()
+        yield MotoWorld()
 
 
 @pytest.fixture(scope="module")
 def clean_renditions() -> dict[str, bytes]:
     """The renditions of the photo when nothing goes wrong: what every faulty run must end up with."""
     with aws_credentials(), mock_aws():
-        world = PipelineWorld()
+        world = MotoWorld()
         poller = Poller(world)
         poller.send(body_for(world.put(KEY, photo(3)), UPLOAD_BUCKET))
         poller.run(world.dependencies())
         renditions = {key: data for key, (data, _) in world.renditions().items()}
     assert len(renditions) == 2
     return renditions
-
-
-def _faulty_deps(world: PipelineWorld, fault: Fault) -> Dependencies:
-    s3 = world.session.client("s3", config=NO_RETRIES)
-    sns = world.session.client("sns", config=NO_RETRIES)
-    fault(s3)
-    fault(sns)
-    return Dependencies(s3=s3, sns=sns)
 
 
 S3_OPERATIONS = ("GetObject", "HeadObject", "PutObject")
@@ -131,13 +122,13 @@ S3_FAULTS.append(("PutObject", LOST_ANSWER))
 
 @pytest.mark.parametrize(("operation", "kind"), S3_FAULTS, ids=[f"{o}-{k}" for o, k in S3_FAULTS])
 def test_a_passing_s3_fault_is_retried_into_identical_renditions(
-    world: PipelineWorld, clean_renditions: dict[str, bytes], operation: str, kind: str
+    world: MotoWorld, clean_renditions: dict[str, bytes], operation: str, kind: str
 ) -> None:
     fault = Fault(operation, kind, strikes={1})
     poller = Poller(world)
     poller.send(body_for(world.put(KEY, photo(3)), UPLOAD_BUCKET))
 
-    poller.run(_faulty_deps(world, fault))
+    poller.run(world.dependencies(fault))
 
     assert fault.struck == 1
     assert poller.failures == 1, "the faulty attempt is a batch item failure"
@@ -148,13 +139,13 @@ def test_a_passing_s3_fault_is_retried_into_identical_renditions(
 
 
 def test_a_fault_on_the_second_rendition_rewrites_the_first_with_the_same_bytes(
-    world: PipelineWorld, clean_renditions: dict[str, bytes]
+    world: MotoWorld, clean_renditions: dict[str, bytes]
 ) -> None:
     fault = Fault("PutObject", THROTTLING, strikes={2})
     poller = Poller(world)
     poller.send(body_for(world.put(KEY, photo(3)), UPLOAD_BUCKET))
 
-    poller.run(_faulty_deps(world, fault))
+    poller.run(world.dependencies(fault))
 
     assert (fault.struck, poller.failures) == (1, 1)
     assert {k: d for k, (d, _) in world.renditions().items()} == clean_renditions
@@ -168,14 +159,14 @@ LASTING_S3_FAULTS = [fault for fault in S3_FAULTS if fault != ("PutObject", LOST
     ("operation", "kind"), LASTING_S3_FAULTS, ids=[f"{o}-{k}" for o, k in LASTING_S3_FAULTS]
 )
 def test_a_lasting_s3_fault_ends_in_the_dlq_with_one_notification(
-    world: PipelineWorld, clean_renditions: dict[str, bytes], operation: str, kind: str
+    world: MotoWorld, clean_renditions: dict[str, bytes], operation: str, kind: str
 ) -> None:
     fault = Fault(operation, kind)
     poller = Poller(world)
     stored = world.put(KEY, photo(3))
     poller.send(body_for(stored, UPLOAD_BUCKET))
 
-    poller.run(_faulty_deps(world, fault))
+    poller.run(world.dependencies(fault))
 
     assert poller.receive_counts == list(range(1, DEFAULT_MAX_RECEIVE_COUNT + 1))
     assert poller.depth(poller.queue_url) == 0
@@ -188,13 +179,13 @@ def test_a_lasting_s3_fault_ends_in_the_dlq_with_one_notification(
 
 
 def test_writes_whose_answers_are_always_lost_are_found_current_by_the_retry(
-    world: PipelineWorld, clean_renditions: dict[str, bytes]
+    world: MotoWorld, clean_renditions: dict[str, bytes]
 ) -> None:
     fault = Fault("PutObject", LOST_ANSWER)
     poller = Poller(world)
     poller.send(body_for(world.put(KEY, photo(3)), UPLOAD_BUCKET))
 
-    poller.run(_faulty_deps(world, fault))
+    poller.run(world.dependencies(fault))
 
     assert poller.receive_counts == [1, 2], (
         "the retry sees the same upload's renditions with the same settings"
@@ -208,12 +199,12 @@ REJECTED = b"this is not an image"
 
 
 @pytest.mark.parametrize("kind", ONE_OF_EACH)
-def test_a_failed_rejection_notice_is_retried_and_sent_once(world: PipelineWorld, kind: str) -> None:
+def test_a_failed_rejection_notice_is_retried_and_sent_once(world: MotoWorld, kind: str) -> None:
     fault = Fault("Publish", kind, strikes={1})
     poller = Poller(world)
     poller.send(body_for(world.put("albums/not-a-photo.jpg", REJECTED), UPLOAD_BUCKET))
 
-    poller.run(_faulty_deps(world, fault))
+    poller.run(world.dependencies(fault))
 
     assert (fault.struck, poller.failures) == (1, 1)
     notes = world.notifications()
@@ -221,12 +212,12 @@ def test_a_failed_rejection_notice_is_retried_and_sent_once(world: PipelineWorld
     assert poller.depth(poller.queue_url) == poller.depth(poller.dlq_url) == 0
 
 
-def test_when_sns_never_answers_the_record_still_reaches_the_dlq(world: PipelineWorld) -> None:
+def test_when_sns_never_answers_the_record_still_reaches_the_dlq(world: MotoWorld) -> None:
     fault = Fault("Publish", THROTTLING)
     poller = Poller(world)
     poller.send(body_for(world.put("albums/not-a-photo.jpg", REJECTED), UPLOAD_BUCKET))
 
-    poller.run(_faulty_deps(world, fault))
+    poller.run(world.dependencies(fault))
 
     assert poller.receive_counts == list(range(1, DEFAULT_MAX_RECEIVE_COUNT + 1))
     assert poller.depth(poller.dlq_url) == 1, "not notified, but not lost: the DLQ holds it"
@@ -234,7 +225,7 @@ def test_when_sns_never_answers_the_record_still_reaches_the_dlq(world: Pipeline
 
 
 def test_an_invocation_killed_mid_batch_loses_nothing(
-    world: PipelineWorld, clean_renditions: dict[str, bytes]
+    world: MotoWorld, clean_renditions: dict[str, bytes]
 ) -> None:
     """The function times out after writing some renditions of a batch: every message comes back, every
     photo ends processed, and what was written before the kill is rewritten with the same bytes."""

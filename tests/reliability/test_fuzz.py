@@ -24,8 +24,7 @@ from handler.constants import DEFAULT_MAX_PIXELS, DEFAULT_RENDITIONS
 from handler.errors import ErrorType, PermanentError
 from handler.events import ObjectEvent, parse_body
 from handler.imaging import OutputSpec, make_renditions
-
-from .world import PipelineWorld, aws_credentials
+from tests.support.world import MotoWorld, aws_credentials
 
 pytestmark = pytest.mark.fuzz
 
@@ -120,14 +119,14 @@ def test_any_key_survives_s3_encoding(key: str, bucket: str) -> None:
 
 
 @pytest.fixture
-def world() -> Iterator[PipelineWorld]:
+def world() -> Iterator[MotoWorld]:
     with aws_credentials(), mock_aws():
-        yield PipelineWorld()
+        yield MotoWorld()
 
 
 @PER_TEST
 @given(batch=st.lists(bodies, min_size=1, max_size=5))
-def test_any_sqs_body_gets_a_documented_outcome(world: PipelineWorld, batch: list[str]) -> None:
+def test_any_sqs_body_gets_a_documented_outcome(world: MotoWorld, batch: list[str]) -> None:
     ids = [f"m{i}" for i in range(len(batch))]
     event = world.sqs_event(list(zip(ids, batch, strict=True)))
 
@@ -155,7 +154,7 @@ def _is_documented(error: BaseException | None) -> bool:
 
 @PER_TEST
 @given(event=json_values)
-def test_any_event_shape_is_refused_cleanly(world: PipelineWorld, event: Any) -> None:
+def test_any_event_shape_is_refused_cleanly(world: MotoWorld, event: Any) -> None:
     """Not an SQS batch nor an S3 event: a documented refusal (PermanentError) or an answer, no crash."""
     error = _escaped(lambda: world.invoke(event))
 

@@ -36,9 +36,9 @@ from handler.errors import ErrorType
 from harness.contract import TEMPLATE_PATH, StackParameter
 from harness.emulator.motocompat import patch_moto
 from harness.outputs import StackOutput
+from tests.support.world import NO_RETRIES, MotoWorld, aws_credentials
 
 from .bounded import run_bounded
-from .world import NO_RETRIES, PipelineWorld, aws_credentials
 
 STACK = "photopipe-lp"
 ARTIFACTS = "photopipe-lp-artifacts"
@@ -183,9 +183,9 @@ def _enforced(function: Callable[[], Any]) -> Any:
     return measured.value
 
 
-def _world(deployed: Deployed) -> PipelineWorld:
+def _world(deployed: Deployed) -> MotoWorld:
     outputs = deployed.outputs
-    return PipelineWorld(
+    return MotoWorld(
         session=deployed.function,
         admin=deployed.admin,
         upload_bucket=outputs[StackOutput.UPLOAD_BUCKET],
