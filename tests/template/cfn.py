@@ -7,19 +7,11 @@ walk the template. Values are resolved by the harness's own resolver with made-u
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
-from harness.contract import TEMPLATE_PATH
-
 _SUB_VARIABLE = re.compile(r"\$\{(?!!)([^}]+)\}")
-
-
-def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 def resources_of_type(template: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:

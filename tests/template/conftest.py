@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .cfn import load_template
+from harness.params import load_template
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from handler.constants import DEFAULT_RENDITIONS
+from harness.params import load_template
 from tests.support.cfn import resolve_value
 
-from .cfn import load_template, resources_of_type, walk
+from .cfn import resources_of_type, walk
 
 
 def _sub(text: str) -> dict[str, str]:

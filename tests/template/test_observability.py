@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from handler.constants import ERROR_TYPE_DIMENSION, METRICS_NAMESPACE, SERVICE_DIMENSION, MetricName
+from harness.params import load_template
 from tests.support.cfn import PSEUDO_PARAMETERS, fake_resolver
 
-from .cfn import load_template, resources_of_type, strings
+from .cfn import resources_of_type, strings
 
 ALARMS = sorted(resources_of_type(load_template(), "AWS::CloudWatch::Alarm"))
 

@@ -9,8 +9,7 @@ import pytest
 
 from handler import config, constants
 from harness.contract import StackParameter
-
-from .cfn import load_template
+from harness.params import load_template
 
 VALIDATION_KEYS = {"AllowedPattern", "AllowedValues", "MinValue", "MaxValue"}
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .cfn import load_template
+from harness.params import load_template
 
 WEEKEND_SECONDS = 3 * 24 * 3600  # Friday evening to Monday evening
 TIMEOUTS = load_template()["Parameters"]["Timeout"]["AllowedValues"]
