@@ -99,6 +99,7 @@ def to_markdown(data: Mapping[str, Any]) -> str:
             f"({_num(watcher['heads_per_upload'])} per upload).",
         ]
     lines += _lifecycle_markdown(data.get("lifecycle"))
+    lines += _drift_markdown(data.get("drift"))
     lines += [f"\nNote: {note}" for note in data.get("notes") or []]
     if acc["lost"]:
         lines += ["", "Lost (first 20): " + ", ".join(f"`{k}`" for k in acc["lost"][:20])]
@@ -171,6 +172,26 @@ def _lifecycle_markdown(lifecycle: Mapping[str, Any] | None) -> list[str]:
         if keys:
             lines += ["", f"{label} (first 20): " + ", ".join(f"`{k}`" for k in keys[:20])]
     return lines
+
+
+def drift_line(drift: Mapping[str, Any]) -> str:
+    """One line of `photopipe reconcile`'s counts, as the summary and the report show them."""
+    counts = drift["counts"]
+    shown = ", ".join(f"{counts[name]:,} {name}" for name in counts if name != "uploads")
+    return f"reconcile after the run: {counts['uploads']:,} uploads: {shown}"
+
+
+def _drift_markdown(drift: Mapping[str, Any] | None) -> list[str]:
+    if not drift:
+        return []
+    examples = {kind: keys for kind, keys in drift["examples"].items() if keys}
+    return [
+        "",
+        "## Uploads against renditions after the run",
+        "",
+        drift_line(drift) + ".",
+        *[f"- {kind}: {', '.join(f'`{key}`' for key in keys)}" for kind, keys in examples.items()],
+    ]
 
 
 def machine_markdown(machine: Mapping[str, Any]) -> list[str]:
@@ -286,6 +307,8 @@ def summary(data: Mapping[str, Any], paths: Mapping[str, Path]) -> str:
             f"after the upload: {life['deleted']} deleted ({life['leftovers']} with renditions left), "
             f"{life['reuploaded']} uploaded again ({life['stale']} stale)"
         )
+    if data.get("drift"):
+        lines.append(drift_line(data["drift"]))
     lines += [f"note: {note}" for note in data.get("notes") or []]
     machine = data.get("machine")
     if machine:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import boto3
 from rich.console import Console
 
 from harness.contract import DEFAULT_STACK_NAME
@@ -37,6 +38,7 @@ from loadtests import options as opts
 from loadtests import report
 from loadtests.console import follow
 from loadtests.coordinator import stack_layout
+from loadtests.drift import drift_after_run, with_drift
 from loadtests.layout import LayoutError, RenditionLayout, read_layout
 from loadtests.machine import machine_figures
 from loadtests.memory import rss_summary
@@ -169,6 +171,18 @@ def _locust(
         return code
 
 
+def _drift(stage: Stage, report_dir: Path) -> dict[str, Any] | None:
+    """Reconcile's view of the stack after the run, or None when no report was written to add it to."""
+    if not (report_dir / "report.json").exists():
+        return None
+    if stage.stack is not None:
+        session = stage.stack.session()
+    else:
+        session = boto3.Session(region_name=stage.env["AWS_DEFAULT_REGION"])
+    log.info("comparing the stack's uploads with its renditions")
+    return drift_after_run(session, stage.stack_name)
+
+
 def _worker_stats(stack: Any) -> Any:
     """The local runtime's per-worker figures as JSON values; None without a local stack."""
     if stack is None:
@@ -215,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             title = f"photopipe load {spec.name} - {stage.stack_name}"
             code = _locust(args, stage, report_dir, output, title)
             elapsed = time.time() - started
+            drift = _drift(stage, report_dir)
             cpu = sampler.stop()
             ledger = cpu_parts.read_ledger(endpoint) if endpoint else {}
             workers = _worker_stats(stage.stack)
@@ -236,6 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ledger=ledger,
         function_workers=workers,
     )
+    if drift is not None:
+        data = with_drift(data, drift)
+        code = code or (0 if data["accounting"]["passed"] else 1)
     paths = report.write(report_dir, data)
     if args.json:
         print(json.dumps(data, indent=2, default=str))

@@ -90,6 +90,9 @@ def test_a_smoke_run_accounts_for_every_photo_and_exits_0(stack: EmbeddedStack, 
     assert lifecycle["leftovers"] == 0  # every deleted photo lost its renditions
     assert lifecycle["reuploaded"] == fates.count("reupload")
     assert lifecycle["stale"] == 0  # every replaced photo's renditions come from its newest upload
+    drift = data["drift"]  # reconcile's survey of the buckets once the run has drained
+    assert drift["drift"] is False, drift  # type: ignore[index]
+    assert drift["counts"]["rejected"] == counts["rejected"]  # type: ignore[index]
     types = {row["type"] for row in data["locust"]}  # type: ignore[attr-defined]
     assert types == {"S3 PUT", "E2E"} | ({"S3 DELETE"} if "delete" in fates else set())
     for name in ("report.md", "report.png", "locust.html"):
