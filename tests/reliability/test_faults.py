@@ -16,12 +16,13 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from fixtures.event_cases import body_for, photo
+from fixtures.event_cases import REGION, body_for, photo
 from handler.app import Dependencies
 from handler.constants import DEFAULT_MAX_RECEIVE_COUNT
 from handler.errors import ErrorType
+from harness.emulator.runtime import sqs_record
 from tests.support.faults import LOST_ANSWER, ONE_OF_EACH, THROTTLING, Fault
-from tests.support.world import NO_RETRIES, UPLOAD_BUCKET, MotoWorld, aws_credentials
+from tests.support.world import NO_RETRIES, QUEUE_ARN, UPLOAD_BUCKET, MotoWorld, aws_credentials
 
 KEY = "albums/faulty/photo.jpg"
 
@@ -60,22 +61,7 @@ class Poller:
             ).get("Messages", [])
             if not messages:
                 return
-            event = {
-                "Records": [
-                    {
-                        "messageId": m["MessageId"],
-                        "receiptHandle": m["ReceiptHandle"],
-                        "body": m["Body"],
-                        "attributes": m["Attributes"],
-                        "messageAttributes": {},
-                        "md5OfBody": m["MD5OfBody"],
-                        "eventSource": "aws:sqs",
-                        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:photopipe-test-processing",
-                        "awsRegion": "us-east-1",
-                    }
-                    for m in messages
-                ]
-            }
+            event = {"Records": [sqs_record(m, QUEUE_ARN, REGION) for m in messages]}
             self.receive_counts += [int(m["Attributes"]["ApproximateReceiveCount"]) for m in messages]
             try:
                 failed = set(self.world.invoke(event, deps=deps).failed_ids)
