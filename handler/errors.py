@@ -54,8 +54,10 @@ class DecoderOutOfMemoryError(Exception):
     """
 
 
-# Codes that mean the object is no longer there to process: a skip, not an error.
-GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchBucket", "404"})
+# S3's answers for an object, version or bucket that does not exist: GET, PUT and tagging name it; a HEAD has
+# no body, so botocore gives only its status ("404", or "NotFound"). The one list, for the handler and the
+# harness alike.
+GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchBucket", "404", "NotFound"})
 
 
 def error_code(exc: BaseException) -> str | None:

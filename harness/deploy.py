@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
 
+from handler.errors import error_code, is_gone
 from harness.contract import TEMPLATE_PATH, StackParameter
 from harness.package import sha256_file
 from harness.params import (
@@ -160,21 +161,17 @@ def default_artifact_bucket(session: boto3.Session, region: str) -> str:
     return f"photopipe-artifacts-{account}-{region}"
 
 
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def ensure_artifact_bucket(s3: S3Client, bucket: str, region: str, console: Console) -> bool:
     """Create the bucket private, encrypted, versioned, owner-enforced if missing; True if it was created."""
     try:
         s3.head_bucket(Bucket=bucket)
         return False
     except ClientError as exc:
-        if _error_code(exc) in ("403", "AccessDenied", "Forbidden"):
+        if error_code(exc) in ("403", "AccessDenied", "Forbidden"):
             raise InvalidInputError(
                 f"artifact bucket {bucket!r} exists but this account cannot use it; pass --artifact-bucket"
             ) from None
-        if _error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+        if not is_gone(exc):
             raise
     console.print(f"creating artifact bucket [bold]{bucket}[/bold]")
     if region == "us-east-1":
@@ -213,7 +210,7 @@ def _upload(s3: S3Client, path: Path, artifact: _Artifact, content_type: str) ->
         s3.head_object(Bucket=artifact.bucket, Key=artifact.key)
         return
     except ClientError as exc:
-        if _error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
+        if not is_gone(exc):
             raise
     with path.open("rb") as body:
         response = s3.put_object(

@@ -20,6 +20,7 @@ import boto3
 from botocore.exceptions import ClientError
 from rich.console import Console
 
+from handler.errors import error_code
 from harness.params import validate_stack_name
 from harness.stack import (
     StackError,
@@ -87,10 +88,6 @@ def stack_buckets(client: CloudFormationClient, stack_name: str) -> list[str]:
     return stack_resources(client, stack_name, BUCKET_TYPE)
 
 
-def _lambda_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def disable_mappings(
     lambda_client: LambdaClient,
     uuids: list[str],
@@ -107,7 +104,7 @@ def disable_mappings(
         try:
             mapping = lambda_client.update_event_source_mapping(UUID=uuid, Enabled=False)
         except ClientError as exc:
-            if _lambda_code(exc) == "ResourceNotFoundException":
+            if error_code(exc) == "ResourceNotFoundException":
                 continue
             raise
         deadline = time.monotonic() + timeout_seconds
@@ -213,7 +210,7 @@ def empty_bucket(s3: S3Client, bucket: str) -> int:
                     )
                 removed += len(batch)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+        if error_code(exc) == "NoSuchBucket":
             return removed
         raise
     return removed

@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from rich.progress import Progress
 from rich.table import Table
 
+from handler.errors import error_code
 from harness.drift import DRIFT_STATUSES, Drift, Listed
 from harness.pacing import Pacer
 from harness.reprocess import enqueue
@@ -68,7 +69,7 @@ def delete_orphan(s3: S3Client, bucket: str, orphan: Listed) -> bool:
     try:
         s3.delete_object(Bucket=bucket, Key=orphan.key, IfMatch=orphan.etag)
     except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code", "")) in CHANGED:
+        if error_code(exc) in CHANGED:
             return False
         raise
     return True

@@ -17,6 +17,7 @@ import boto3
 from botocore.exceptions import ClientError
 from rich.console import Console
 
+from handler.errors import error_code
 from harness.outputs import StackOutput
 from harness.stack import client_is_local, read_outputs
 
@@ -67,7 +68,7 @@ def _move_task(
     except NotImplementedError:  # moto in-process (mock_aws) raises instead of answering
         return None
     except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+        code = error_code(exc) or ""
         if code in UNSUPPORTED_CODES or "not been implemented" in str(exc) or "not implemented" in str(exc):
             return None
         raise

@@ -24,6 +24,7 @@ from rich.progress import Progress
 
 from handler.config import ConfigError, Settings
 from handler.constants import REJECTED_TAG_KEY
+from handler.errors import is_gone
 from handler.keys import rendition_keys
 from handler.storage import META_FINGERPRINT, META_SEQUENCER, META_VERSION
 from harness.contract import StackParameter
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import GetObjectTaggingRequestTypeDef
 
 HEAD_WORKERS: Final = 16  # concurrent HEADs: ~16 x 50 requests/s per thread stays far below S3's 5,500 GET/s
-NOT_FOUND: Final = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound"})
 _LAMBDA_TIME: Final = re.compile(
     r"(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(?P<offset>Z|[+-]\d\d:?\d\d|)"
 )
@@ -183,7 +183,7 @@ def read_made(s3: S3Client, bucket: str, key: str) -> Made | None:
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code", "")) in NOT_FOUND:
+        if is_gone(exc):
             return None
         raise
     metadata: Mapping[str, str] = head.get("Metadata", {})
@@ -202,7 +202,7 @@ def read_rejection(s3: S3Client, bucket: str, upload: Listed) -> str | None:
     try:
         tags = s3.get_object_tagging(**request).get("TagSet", [])
     except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code", "")) in NOT_FOUND:
+        if is_gone(exc):
             return None
         raise
     return next((tag["Value"] for tag in tags if tag["Key"] == REJECTED_TAG_KEY), None)

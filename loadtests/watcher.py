@@ -35,7 +35,7 @@ from typing import Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.constants import RENDITION_WRITTEN_AT_METADATA
-from handler.errors import PermanentError
+from handler.errors import PermanentError, is_gone
 from handler.events import ObjectEvent, parse_body
 from harness.outputs import StackOutput
 from harness.topics import subscribe_queue
@@ -209,7 +209,7 @@ class Tracker:
         try:
             head = self.s3.head_object(Bucket=self.outputs[StackOutput.PROCESSED_BUCKET], Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if is_gone(exc):
                 return None
             raise
         metadata: dict[str, str] = head.get("Metadata", {})
