@@ -197,7 +197,14 @@ class Pipeline:
                 f"the rendition key would be {len(too_long[0].encode())} bytes, over S3's 1,024",
             )
         refuse_declared_size(event, self.settings.max_input_bytes)
-        seen = self.storage.guard(event, keys)  # before paying for the download and the decode
+        try:
+            seen = self.storage.guard(event, keys)  # before paying for the download and the decode
+        except StaleEventError:
+            # A duplicate may be the retry of an attempt whose answer was lost before its check after the
+            # writes: a removal that came meanwhile must still take what it wrote.
+            if self._upload_removed(event):
+                self._undo(event)
+            raise
         self._require_current(event)
         data = self.storage.read(event, self.settings.max_input_bytes)
         renditions = make_renditions(
@@ -236,21 +243,34 @@ class Pipeline:
         return "processed"
 
     def _require_current(self, event: ObjectEvent) -> None:
-        """Rule 2, before the download: only the key's current object is rendered."""
-        if self.settings.deletion_propagation and not is_current(
-            event, current_object(self.deps_s3, event.bucket, event.key)
-        ):
-            raise ObjectGoneError("the upload was removed or replaced before it was read")
+        """Rule 2, before the download: only the key's current object is rendered. A removed key also loses
+        what an earlier attempt of this event may have written before its check after the writes failed."""
+        if not self.settings.deletion_propagation:
+            return
+        current = current_object(self.deps_s3, event.bucket, event.key)
+        if is_current(event, current):
+            return
+        if not current.exists:
+            self._undo(event)
+        raise ObjectGoneError("the upload was removed or replaced before it was read")
+
+    def _upload_removed(self, event: ObjectEvent) -> bool:
+        return self.settings.deletion_propagation and not (
+            current_object(self.deps_s3, event.bucket, event.key).exists
+        )
 
     def _removed_meanwhile(self, event: ObjectEvent) -> bool:
         """Rule 2, after the writes: a removal that came in between may have found nothing to delete yet."""
-        if not self.settings.deletion_propagation:
+        if not self._upload_removed(event):
             return False
-        if current_object(self.deps_s3, event.bucket, event.key).exists:
-            return False
-        undone = remove_renditions(self.storage, event, rendition_keys(self.settings, event.key), False)
-        self.obs.logger.info("removed while processed", extra={"renditions": list(undone.deleted)})
+        self._undo(event)
         return True
+
+    def _undo(self, event: ObjectEvent) -> None:
+        """Rule 1 with this event's sequencer as the removal's: what it (or an older event) wrote goes."""
+        undone = remove_renditions(self.storage, event, rendition_keys(self.settings, event.key), False)
+        if undone.deleted:
+            self.obs.logger.info("removed while processed", extra={"renditions": list(undone.deleted)})
 
     # ------------------------------------------------------------------------------------------ outcomes
     def skip(self, reason: SkipReason, detail: str) -> Outcome:

@@ -18,8 +18,10 @@ The rule, written once (tests/handler/test_deletion.py specifies it, the README 
    deletes what is left; the newer version's event writes its own renditions). After the writes, the key is
    looked at again: if it has no current object, the upload was removed while it was being processed and its
    removal may have found nothing to delete yet, so the renditions just written are deleted by rule 1 with
-   this event's sequencer as the removal's, and the record is skipped as `ObjectGone`. A newer version being
-   current after the write needs nothing: its own event replaces the renditions.
+   this event's sequencer as the removal's, and the record is skipped as `ObjectGone`. A retry of an attempt
+   that failed before that look (a write or the look itself failed) does the same when it finds the key
+   without a current object, also when it is otherwise a duplicate. A newer version being current after the
+   write needs nothing: its own event replaces the renditions.
 
 S3 is strongly consistent, so a HEAD without a version sees every PUT and DELETE that finished before it;
 together with the sequencer guard of the writes (handler/storage.py) no order of events leaves renditions for

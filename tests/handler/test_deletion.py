@@ -183,13 +183,13 @@ def test_a_removal_naming_a_version_that_still_exists_deletes_nothing(world: Wor
 
 
 # ----------------------------------------------------------------------------------------- races
-def _after_first(operation: str, action: Callable[[], None]) -> Callable[[Any], None]:
-    """A client hook that runs `action` once, right after the first `operation` call answered."""
-    done: list[bool] = []
+def _after_first(operation: str, action: Callable[[], None], calls: int = 1) -> Callable[[Any], None]:
+    """A client hook that runs `action` once, right after the first `calls` `operation` calls answered."""
+    answered: list[bool] = []
 
     def hook(**_: Any) -> None:
-        if not done:
-            done.append(True)
+        answered.append(True)
+        if len(answered) == calls:
             action()
 
     def install(client: Any) -> None:
@@ -226,6 +226,50 @@ def _before_first_delete_of(key: str, action: Callable[[], None]) -> Callable[[A
             client.meta.events.register("before-call.s3.DeleteObject", hook)
 
     return install
+
+
+def test_a_retry_after_the_check_after_the_writes_failed_still_cleans_up(world: World) -> None:
+    """The removal ran after the look before the read, found nothing, and the look after the writes failed:
+    the retry (a duplicate of what is stored) must not leave the renditions behind."""
+    key = "albums/summer/beach.png"  # another extension than the renditions', so the fault hits the upload
+    upload = world.put(key, fixture_bytes(PHOTO))
+
+    def user_deletes_and_removal_runs() -> None:
+        _remove(world, world.remove(key))
+
+    # the renditions' HEADs (the guard), then the upload's before the read
+    removal_runs = _after_first("HeadObject", user_deletes_and_removal_runs, calls=len(_keys(world, key)) + 1)
+    check_after = Fault("HeadObject", "SlowDown", key=key, strikes={2})
+    event = world.sqs_event(("c", world.body(upload)))
+    first = world.invoke(event, world.deps(removal_runs, check_after))
+    written = set(world.renditions())
+    retried = world.invoke(event)
+
+    assert (check_after.struck, first.response) == (1, {"batchItemFailures": [{"itemIdentifier": "c"}]})
+    assert written == _keys(world, key), "the removal found nothing; the writes came after it"
+    assert retried.response == {"batchItemFailures": []}
+    assert world.renditions() == {}
+
+
+def test_a_retry_after_a_failed_write_still_cleans_up(world: World) -> None:
+    """The removal ran after the look before the read and found nothing; one write failed: the retry finds
+    the upload gone and takes the rendition that was written."""
+    key = "albums/summer/beach.png"
+    upload = world.put(key, fixture_bytes(PHOTO))
+
+    def user_deletes_and_removal_runs() -> None:
+        _remove(world, world.remove(key))
+
+    removal_runs = _after_first("HeadObject", user_deletes_and_removal_runs, calls=len(_keys(world, key)) + 1)
+    failed_write = Fault("PutObject", "SlowDown", key=sorted(_keys(world, key))[0])
+    event = world.sqs_event(("c", world.body(upload)))
+    world.invoke(event, world.deps(removal_runs, failed_write))
+    written = set(world.renditions())
+    retried = world.invoke(event)
+
+    assert written == _keys(world, key) - {sorted(_keys(world, key))[0]}
+    assert _outcome(retried) == GONE
+    assert world.renditions() == {}
 
 
 def test_a_rendition_rewritten_during_a_removal_is_looked_at_again_not_deleted_blind(world: World) -> None:
