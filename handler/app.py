@@ -3,7 +3,8 @@
 Outcomes follow the failure contract: a processed photo writes its renditions; a bad photo (or a malformed
 message) is acknowledged with one notification; a failing dependency makes that record alone a batch item
 failure, and on its last receive it is notified before SQS moves it to the dead-letter queue; records that are
-not photos to process are skipped with a metric. One record never affects another.
+not photos to process are skipped with a metric; a removed upload loses its renditions (the rule, for every
+order of events, is in handler/removal.py). One record never affects another.
 """
 
 from __future__ import annotations
