@@ -74,7 +74,7 @@ def current_object(s3: S3Client, bucket: str, key: str) -> Current:
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if is_gone(exc) or error_code(exc) == "NotFound":
+        if is_gone(exc):
             return Current(exists=False)
         raise  # a 403 is a denial, not an absence: retried
     version = head.get("VersionId")
@@ -96,7 +96,7 @@ def removed_version(s3: S3Client, event: ObjectEvent) -> str | None:
     try:
         s3.head_object(Bucket=event.bucket, Key=event.key, VersionId=event.version_id)
     except ClientError as exc:
-        if is_gone(exc) or error_code(exc) in ("NotFound", "400"):  # 400: no such version id at all
+        if is_gone(exc) or error_code(exc) == "400":  # 400: no such version id at all
             return event.version_id
         if error_code(exc) == "405":
             return None

@@ -139,8 +139,7 @@ class Storage:
         try:
             head = self._s3.head_object(Bucket=self._bucket, Key=key)
         except ClientError as exc:
-            code = error_code(exc)
-            if code in ("404", "NoSuchKey", "NotFound"):
+            if is_gone(exc):
                 return None
             # 403 is a denial, not an absence (the role's s3:ListBucket makes S3 answer a missing key with
             # 404): writing blind could let an old event overwrite a newer photo, so the record is retried.
@@ -162,10 +161,9 @@ class Storage:
         try:
             self._s3.delete_object(Bucket=self._bucket, Key=key, **condition)
         except ClientError as exc:
-            code = error_code(exc)
-            if code == "PreconditionFailed":
+            if error_code(exc) == "PreconditionFailed":
                 return False
-            if code not in ("404", "NoSuchKey", "NotFound"):
+            if not is_gone(exc):
                 raise
         return True
 
