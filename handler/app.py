@@ -37,6 +37,7 @@ from handler.removal import current_object, is_current, is_removal, remove_rendi
 from handler.storage import ObjectGoneError, StaleEventError, Storage, refuse_declared_size
 
 if TYPE_CHECKING:  # the stubs are a lint dependency; the runtime needs none of this
+    from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
 
@@ -88,7 +89,7 @@ def _init_in_lambda() -> None:
         _settings = Settings.from_env(os.environ)
 
 
-def lambda_handler(event: Any, context: Any) -> dict[str, Any] | None:
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any] | None:
     """The function's entry point: settings and clients are built once per container, on first use."""
     global _settings, _deps
     if _settings is None:
@@ -98,10 +99,12 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any] | None:
     return process_event(event, context, _settings, _deps)
 
 
-def process_event(event: Any, context: Any, settings: Settings, deps: Dependencies) -> dict[str, Any] | None:
+def process_event(
+    event: Any, context: LambdaContext, settings: Settings, deps: Dependencies
+) -> dict[str, Any] | None:
     """SQS events get the partial batch response; a direct S3 event raises if a record must be retried."""
     obs = _observability_for(settings)
-    request_id = str(getattr(context, "aws_request_id", "") or "")
+    request_id = str(context.aws_request_id or "")
     obs.correlate(request_id=request_id)
     pipeline = Pipeline(settings, deps, obs, request_id)
     try:
@@ -132,9 +135,8 @@ def process_event(event: Any, context: Any, settings: Settings, deps: Dependenci
         obs.flush()
 
 
-def _out_of_time(context: Any) -> bool:
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    return callable(remaining) and int(remaining()) < MIN_REMAINING_MS
+def _out_of_time(context: LambdaContext) -> bool:
+    return context.get_remaining_time_in_millis() < MIN_REMAINING_MS
 
 
 def _observability_for(settings: Settings) -> Observability:
