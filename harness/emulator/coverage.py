@@ -2,8 +2,8 @@
 
 Each entry is decided by experiment (deploy into moto, describe what exists): honoured by moto's
 CloudFormation, applied by the wiring (wiring.py), honoured by the local Lambda runtime (runtime.py), or not
-emulated, with the reason. tests/harness/emulator/test_coverage.py fails on any resource type or property of
-the template without an entry here, so a new property needs a decision before it merges.
+emulated, with the reason. tests/harness/emulator/test_emulator_coverage.py fails on any resource type or
+property of the template without an entry here, so a new property needs a decision before it merges.
 """
 
 from __future__ import annotations
