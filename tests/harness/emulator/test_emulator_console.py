@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import re
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from fixtures.generate import fixture_bytes
 from harness.emulator.command import LOG_NAME, add_arguments, run
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.emulator
 
@@ -29,13 +29,9 @@ def _args(workdir: Path) -> argparse.Namespace:
 
 
 def _wait_for(read: Callable[[], str], pattern: str) -> re.Match[str]:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        found = re.search(pattern, read(), re.MULTILINE)
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"no {pattern!r} in:\n{read()}")
+    return wait_for(
+        lambda: re.search(pattern, read(), re.MULTILINE), repr(pattern), timeout=WAIT_S, seen=read
+    )
 
 
 def test_local_fits_on_one_screen_then_prints_one_line_per_photo(

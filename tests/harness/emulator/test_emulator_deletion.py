@@ -5,7 +5,6 @@ upload bucket notifies no removal and the renditions stay."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +12,12 @@ import pytest
 
 from fixtures.generate import fixture_bytes
 from harness.emulator import EmbeddedStack
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.emulator
 
 KEY = "albums/to be deleted.jpg"
-WAIT_S = 60.0
 SETTLE_S = 3.0  # longer than a removal takes on an idle local stack
-
-
-def _wait_for(condition: Callable[[], Any], what: str, seen: Callable[[], Any]) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; saw {seen()}")
 
 
 def _renditions_of(s3: Any, bucket: str, key: str) -> dict[str, str]:
@@ -67,7 +57,7 @@ def test_a_deleted_upload_loses_its_renditions_unless_propagation_is_disabled(
             return _renditions_of(s3, processed, KEY)
 
         first = s3.put_object(Bucket=uploads, Key=KEY, Body=fixture_bytes("jpeg-0.3mp"))["VersionId"]
-        _wait_for(lambda: set(renditions().values()) == {first}, "the renditions", renditions)
+        wait_for(lambda: set(renditions().values()) == {first}, "the renditions", seen=renditions)
         written = set(renditions())
         assert len(written) >= 2
 
@@ -75,12 +65,14 @@ def test_a_deleted_upload_loses_its_renditions_unless_propagation_is_disabled(
 
         if propagation == "Disabled":
             time.sleep(SETTLE_S)
-            _wait_for(lambda: _queue_empty(stack), "an empty processing queue", renditions)
+            wait_for(lambda: _queue_empty(stack), "an empty processing queue", seen=renditions)
             assert set(renditions()) == written, "archived: the renditions outlive the upload"
             return
-        _wait_for(lambda: not renditions(), "the renditions to be deleted", renditions)
+        wait_for(lambda: not renditions(), "the renditions to be deleted", seen=renditions)
         second = s3.put_object(Bucket=uploads, Key=KEY, Body=fixture_bytes("jpeg-orientation-3"))["VersionId"]
-        _wait_for(lambda: set(renditions().values()) == {second}, "the re-upload's renditions", renditions)
+        wait_for(
+            lambda: set(renditions().values()) == {second}, "the re-upload's renditions", seen=renditions
+        )
         assert set(renditions()) == written
 
 
@@ -105,4 +97,4 @@ def test_a_disabled_mapping_leaves_new_records_in_the_queue_until_it_is_enabled_
         )["Attributes"]["ApproximateNumberOfMessages"]
         assert (waiting, renditions()) == ("1", {})
         lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=True)
-        _wait_for(lambda: len(renditions()) >= 2, "the renditions once enabled", renditions)
+        wait_for(lambda: len(renditions()) >= 2, "the renditions once enabled", seen=renditions)

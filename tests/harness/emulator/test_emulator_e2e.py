@@ -7,9 +7,8 @@ One stack for the module (start-up is the slow part); small fixtures and a short
 from __future__ import annotations
 
 import json
-import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from harness.emulator.worker import Worker
 from harness.metrics import read_metrics
 from harness.params import load_template
 from harness.redrive import redrive_stack
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.emulator
 
@@ -31,20 +31,7 @@ MAX_RECEIVE_COUNT = 2
 EMAIL = "ops@example.com"
 VALID = ("jpeg-0.3mp", "png-rgba", "gif", "webp")
 BAD = ("zero-bytes", "random-bytes-jpg", "jpeg-truncated")
-WAIT_S = 60.0
 ENTRIES = {entry["name"]: entry for entry in manifest()}
-
-
-def wait_for(
-    condition: Callable[[], Any], what: str, timeout: float = WAIT_S, seen: Callable[[], Any] | None = None
-) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}" + (f"; saw {seen()}" if seen else ""))
 
 
 @dataclass

@@ -7,8 +7,7 @@ rejected throughout, never as drift, and never sent again."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,26 +20,17 @@ from handler.storage import META_VERSION
 from harness.cli import main
 from harness.emulator import EmbeddedStack
 from harness.survey import Deployed, resolve
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.emulator
 
 STACK = "photopipe-reconcile"
-WAIT_S = 60.0
 PROCESSED_NORMALLY = "albums/kept.jpg"
 UPLOADED_UNNOTIFIED = ("lost/first photo.jpg", "lost/second.png")
 RENDITIONS_DELETED = "albums/wiped.jpg"
 REPLACED_UNNOTIFIED = "albums/replaced.jpg"
 STRAY = "thumbnail/never-uploaded.jpg"
 REJECTED = "albums/not-a-photo.jpg"
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Local:
