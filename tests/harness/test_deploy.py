@@ -15,22 +15,13 @@ from harness.deploy import TEMPLATE_BODY_LIMIT, DeployError, deploy
 from harness.package import sha256_file
 from harness.params import InvalidInputError
 from harness.stack import describe_stack
-from tests.harness.conftest import MINI_TEMPLATE
+from tests.harness.conftest import MINI_TEMPLATE, STACK, deploy_quietly
 
-STACK = "photopipe-test"
 BUCKET = "photopipe-artifacts-123456789012-us-west-2"
 
 
 def _deploy(session: boto3.Session, package: Path, console: Console | None = None, **parameters: str) -> Any:
-    return deploy(
-        session=session,
-        stack_name=STACK,
-        package_path=package,
-        parameters=parameters,
-        template_path=MINI_TEMPLATE,
-        console=console or Console(file=io.StringIO()),
-        poll_seconds=0.0,
-    )
+    return deploy_quietly(session, package, parameters=parameters, console=console)
 
 
 def _parameters(session: boto3.Session) -> dict[str, str]:
@@ -112,15 +103,7 @@ def test_a_template_over_the_body_limit_goes_through_the_artifact_bucket_and_red
     big.write_text(json.dumps(template))
 
     def deploy_big() -> Any:
-        return deploy(
-            session=session,
-            stack_name=STACK,
-            package_path=package,
-            parameters={},
-            template_path=big,
-            console=Console(file=io.StringIO()),
-            poll_seconds=0.0,
-        )
+        return deploy_quietly(session, package, template=big)
 
     result = deploy_big()
     again = deploy_big()

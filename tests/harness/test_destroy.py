@@ -10,12 +10,9 @@ import pytest
 from rich.console import Console
 
 from harness import destroy as destroy_module
-from harness.deploy import deploy
 from harness.destroy import destroy
 from harness.stack import describe_stack
-from tests.harness.conftest import MINI_TEMPLATE
-
-STACK = "photopipe-test"
+from tests.harness.conftest import MINI_TEMPLATE, STACK, deploy_quietly
 
 
 def test_destroy_empties_every_version_and_delete_marker_then_deletes_the_stack(
@@ -62,15 +59,7 @@ def _template_with_mapping(tmp_path: Path) -> Path:
 
 
 def _deploy(session: boto3.Session, package: Path, template: Path) -> dict[str, str]:
-    return deploy(
-        session=session,
-        stack_name=STACK,
-        package_path=package,
-        parameters={},
-        template_path=template,
-        console=Console(file=io.StringIO()),
-        poll_seconds=0.0,
-    ).outputs
+    return deploy_quietly(session, package, template=template).outputs
 
 
 def _deploy_with_mapping(session: boto3.Session, package: Path, tmp_path: Path) -> dict[str, str]:
