@@ -19,9 +19,9 @@ from handler.constants import (
 )
 from handler.keys import rendition_keys
 from handler.storage import META_SEQUENCER
+from tests.support.faults import Counter, Fault
 
 from .aws import PROCESSED, UPLOADS, Result, Upload, World
-from .faults import Counter, Fault
 
 PHOTO = "jpeg-0.3mp"
 KEY = "albums/summer/beach.jpg"
