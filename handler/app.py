@@ -45,9 +45,17 @@ Outcome = Literal["processed", "rejected", "skipped", "transient"]
 
 # Explicit client timeouts and botocore's standard retry mode: a stuck connection costs seconds, not the
 # function's whole timeout, and throttling is retried with backoff before the record is handed back to SQS.
+# The read timeout bounds a silence between two reads, not a whole download: S3 answers its first byte in well
+# under a second, so 10 s of silence is a dead connection. One call's worst case, every attempt silent, plus
+# the standard mode's throttling backoff (at most 1 s, then 2 s), stays within the template's default
+# Timeout (60 s): CALL_WORST_CASE_S. At Timeout 15 or 30 such a call is cut off by Lambda, which redelivers
+# the batch.
 CONNECT_TIMEOUT_S = 3
-READ_TIMEOUT_S = 20
+READ_TIMEOUT_S = 10
 MAX_ATTEMPTS = 3
+CALL_WORST_CASE_S = MAX_ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S) + sum(
+    2**n for n in range(MAX_ATTEMPTS - 1)
+)
 # A record is only started with this much of the invocation's time left: what the worst accepted photo needs
 # at this container's memory size (14.5 s at the smallest allowed, 8.4 s from 1,769 MB up), derived in
 # handler/capacity.py from `python -m harness.worstcase`.

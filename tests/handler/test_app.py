@@ -11,13 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from fixtures.generate import FIXTURES, Fixture, fixture_bytes
-from handler.app import (
-    CONNECT_TIMEOUT_S,
-    MAX_ATTEMPTS,
-    READ_TIMEOUT_S,
-    default_dependencies,
-    process_event,
-)
+from handler.app import CALL_WORST_CASE_S, default_dependencies, process_event
 from handler.constants import (
     ERROR_TYPE_DIMENSION,
     LARGE_RENDITION,
@@ -31,6 +25,8 @@ from handler.constants import (
 from handler.errors import ErrorType
 from handler.keys import rendition_key
 from handler.storage import CACHE_CONTROL
+from harness.contract import StackParameter
+from harness.params import load_template
 from tests.support.faults import KINDS, NOT_THE_PHOTOS_FAULT, Counter, Fault
 from tests.support.lambda_context import InvocationContext
 
@@ -418,10 +414,20 @@ def test_a_record_handed_back_on_its_last_receive_is_notified_before_the_dlq(wor
     assert "ran out of time" in note["reason"]
 
 
-def test_default_clients_have_explicit_timeouts_and_standard_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_clients_wait_3_s_to_connect_10_s_for_an_answer_and_try_three_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """botocore's defaults are 60 s each and the legacy retry mode: a silent S3 would hold an invocation."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     deps = default_dependencies()
     for client in (deps.s3, deps.sns):
         config = client.meta.config
-        assert (config.connect_timeout, config.read_timeout) == (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
-        assert (config.retries["mode"], config.retries["total_max_attempts"]) == ("standard", MAX_ATTEMPTS)
+        assert (config.connect_timeout, config.read_timeout) == (3, 10)
+        assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+
+
+def test_one_silent_call_with_all_its_retries_ends_within_the_default_function_timeout() -> None:
+    default_timeout_s = int(load_template()["Parameters"][StackParameter.TIMEOUT]["Default"])
+
+    assert CALL_WORST_CASE_S == 3 * (3 + 10) + 1 + 2
+    assert default_timeout_s > CALL_WORST_CASE_S
