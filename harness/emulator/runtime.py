@@ -290,7 +290,8 @@ class LambdaRuntime:
             self._watch_mapping_states(client)
             try:
                 config = client.get_function_configuration(FunctionName=self.function.name)
-            except Exception:
+            except Exception:  # the server stopping, or busy: the next poll asks again
+                LOG.debug("reading the configuration failed; the running one is kept", exc_info=True)
                 continue
             revision = configuration_fingerprint(config)
             if revision == self.function.revision:
@@ -316,6 +317,7 @@ class LambdaRuntime:
         try:
             state = client.get_event_source_mapping(UUID=mapping.uuid).get("State")
         except Exception:
+            LOG.debug("reading mapping %s failed; its last state is kept", mapping.uuid, exc_info=True)
             return mapping.uuid in self._disabled
         if state in ("Disabled", "Disabling"):
             self._disabled.add(mapping.uuid)
@@ -378,7 +380,8 @@ class LambdaRuntime:
                 continue
             try:
                 messages = self._receive(sqs, mapping)
-            except Exception:
+            except Exception:  # as Lambda's poller: a failed receive is tried again, the messages stay queued
+                LOG.debug("receive from %s failed; trying again in 1 s", mapping.queue_url, exc_info=True)
                 slots.release()
                 self._stop.wait(1.0)
                 continue
