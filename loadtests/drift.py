@@ -11,16 +11,26 @@ from __future__ import annotations
 from typing import Any, Final
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from harness.pacing import DEFAULT_RATE, Pacer
 from harness.reconcile import reconcile
+from harness.stack import StackError
 from harness.survey import resolve
 
 VERDICT: Final = "reconcile after the run finds no drift"
 
 
 def drift_after_run(session: boto3.Session, stack_name: str) -> dict[str, Any]:
-    """Reconcile's report of the stack (counts, examples, rejections, fingerprint); nothing is mended."""
+    """Reconcile's report of the stack (counts, examples, rejections, fingerprint); nothing is mended. A
+    survey that cannot finish is a failed verdict with its reason, never a run without a report."""
+    try:
+        return _survey(session, stack_name)
+    except (BotoCoreError, ClientError, StackError) as exc:
+        return {"drift": True, "error": f"{type(exc).__name__}: {exc}", "counts": {}, "examples": {}}
+
+
+def _survey(session: boto3.Session, stack_name: str) -> dict[str, Any]:
     deployed = resolve(session, stack_name)
     result = reconcile(
         session.client("s3"),

@@ -176,6 +176,8 @@ def _lifecycle_markdown(lifecycle: Mapping[str, Any] | None) -> list[str]:
 
 def drift_line(drift: Mapping[str, Any]) -> str:
     """One line of `photopipe reconcile`'s counts, as the summary and the report show them."""
+    if drift.get("error"):
+        return f"reconcile after the run could not finish: {drift['error']}"
     counts = drift["counts"]
     shown = ", ".join(f"{counts[name]:,} {name}" for name in counts if name != "uploads")
     return f"reconcile after the run: {counts['uploads']:,} uploads: {shown}"

@@ -1,4 +1,4 @@
-"""Three of moto's (5.2) per-request costs, computed the same way for less: the answers do not change.
+"""Four of moto's (5.2) per-request costs, computed the same way for less: the answers do not change.
 
 Found with the server's CPU ledger (harness.emulator.ledger) under load:
 - Every request's dispatch asks `moto.backends.list_of_moto_modules()`, which lists moto's package directory
@@ -11,6 +11,10 @@ Found with the server's CPU ledger (harness.emulator.ledger) under load:
 - `GetQueueAttributes` for k names builds the queue's attributes 1 + 2k times (three scans of its messages
   each): a depth reading of a backlogged queue cost tens of milliseconds. One call now builds them once and
   answers from that one snapshot.
+- `ListObjectVersions` deep-copies every version of every key in the bucket on every page (to mark the
+  copies' `is_latest`), and a key's deep copy reads its whole body into a new buffer: one page of a bucket
+  holding a day of uploads copied gigabytes, and paging through it ran the server out of memory. The copies
+  are now shallow (the same attributes, the body buffer shared, not read), which is all the listing needs.
 
 Visibility, receive counts, redrive, retention and notifications are moto's own code, untouched.
 """
@@ -63,4 +67,39 @@ def install() -> None:
             queue.__dict__.pop(_SNAPSHOT, None)
 
     backend_class.get_queue_attributes = get_queue_attributes_once
+    _list_versions_without_body_copies()
     setattr(backend_class, _PATCHED, True)
+
+
+class _ShallowCopies:
+    """Stands in for the `copy` module inside moto's `list_object_versions` only."""
+
+    @staticmethod
+    def deepcopy(versions: list[Any]) -> list[Any]:
+        return [_shallow(version) for version in versions]
+
+
+def _shallow(version: Any) -> Any:
+    """A copy with the version's own attribute values (the body buffer shared, never read)."""
+    copied = object.__new__(type(version))
+    copied.__dict__.update(version.__dict__)
+    return copied
+
+
+def _list_versions_without_body_copies() -> None:
+    from moto.s3 import models
+
+    s3_models: Any = models
+    backend_class: Any = s3_models.S3Backend
+    list_object_versions = backend_class.list_object_versions
+
+    def list_object_versions_shallow(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # The server is gevent's: the listing does no I/O, so no other request runs while `copy` is swapped.
+        real_copy = s3_models.copy
+        s3_models.copy = _ShallowCopies
+        try:
+            return list_object_versions(self, *args, **kwargs)
+        finally:
+            s3_models.copy = real_copy
+
+    backend_class.list_object_versions = list_object_versions_shallow

@@ -6,9 +6,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
+import pytest
+from moto import mock_aws
+
 from harness.drift import Listed, compare
 from loadtests import report
-from loadtests.drift import VERDICT, with_drift
+from loadtests.drift import VERDICT, drift_after_run, with_drift
 from tests.loadtests.test_report import _data
 
 WHEN = datetime(2026, 11, 29, tzinfo=UTC)
@@ -55,3 +59,17 @@ def test_drift_does_not_hide_an_earlier_failure() -> None:
     data = with_drift(_data(lost=True), _drift(orphan=False))
 
     assert data["accounting"]["passed"] is False
+
+
+@mock_aws
+def test_a_survey_that_cannot_finish_fails_the_verdict_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    drift = drift_after_run(boto3.Session(region_name="us-west-2"), "no-such-stack")
+    data = with_drift(_data(lost=False), drift)
+
+    assert data["accounting"]["verdicts"][VERDICT] is False
+    paths = report.write(tmp_path, data)
+    assert "reconcile after the run could not finish: " in report.summary(data, paths)
