@@ -14,7 +14,7 @@ Found with the server's CPU ledger (harness.emulator.ledger) under load:
 - `ListObjectVersions` deep-copies every version of every key in the bucket on every page (to mark the
   copies' `is_latest`), and a key's deep copy reads its whole body into a new buffer: one page of a bucket
   holding a day of uploads copied gigabytes, and paging through it ran the server out of memory. The copies
-  are now shallow (the same attributes, the body buffer shared, not read), which is all the listing needs.
+  are now shallow (the same attributes, an empty body of their own), which is all the listing needs.
 
 Visibility, receive counts, redrive, retention and notifications are moto's own code, untouched.
 """
@@ -22,6 +22,7 @@ Visibility, receive counts, redrive, retention and notifications are moto's own 
 from __future__ import annotations
 
 import functools
+import io
 from typing import Any, Final
 
 from moto.core.utils import unix_time
@@ -80,9 +81,17 @@ class _ShallowCopies:
 
 
 def _shallow(version: Any) -> Any:
-    """A copy with the version's own attribute values (the body buffer shared, never read)."""
+    """A copy with the version's own attribute values and an empty body of its own.
+
+    Not the stored body's buffer: moto closes a key's buffer when the key is garbage-collected, so a copy
+    sharing it would close the stored object's body as soon as the listing is answered. The ETag is computed
+    on the stored version first (moto caches it there), so the copy never needs a body.
+    """
     copied = object.__new__(type(version))
     copied.__dict__.update(version.__dict__)
+    if "_value_buffer" in version.__dict__:
+        etag = version.etag.strip('"')  # read from the stored body once, and cached there by moto
+        copied.__dict__.update(_etag=etag, _value_buffer=io.BytesIO(), multipart=None)
     return copied
 
 
