@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from fixtures.generate import fixture_bytes
+from handler.errors import is_gone
 from harness.emulator import EmbeddedStack
 from tests.support.waiting import wait_for
 
@@ -21,12 +23,18 @@ SETTLE_S = 3.0  # longer than a removal takes on an idle local stack
 
 
 def _renditions_of(s3: Any, bucket: str, key: str) -> dict[str, str]:
-    """Rendition key -> the upload version it was made from."""
+    """Rendition key -> the upload version it was made from; one deleted between the listing and its HEAD
+    (the removal racing this look) is gone."""
     stem = key.rsplit(".", 1)[0]
     found = {}
     for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
         if item["Key"].split("/", 1)[1].rsplit(".", 1)[0] == stem:
-            head = s3.head_object(Bucket=bucket, Key=item["Key"])
+            try:
+                head = s3.head_object(Bucket=bucket, Key=item["Key"])
+            except ClientError as exc:
+                if is_gone(exc):
+                    continue
+                raise
             found[item["Key"]] = head["Metadata"].get("source-version-id", "")
     return found
 
